@@ -1,0 +1,258 @@
+"""SoccerNet-v2 data: the 17 classes, ``Labels-v2.json``, per-half features and game folders.
+
+Names follow the official package (``EVENT_DICTIONARY_V2``, ``Labels-v2.json``, ``gameTime``
+"H - MM:SS", ``position`` in milliseconds) so users recognise them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from SoccerNet.Evaluation.utils import EVENT_DICTIONARY_V2, INVERSE_EVENT_DICTIONARY_V2
+
+from spotting.errors import InputError
+
+CLASSES: tuple[str, ...] = tuple(INVERSE_EVENT_DICTIONARY_V2[i] for i in range(len(EVENT_DICTIONARY_V2)))
+NUM_CLASSES = len(CLASSES)
+CLASS_INDEX: dict[str, int] = dict(EVENT_DICTIONARY_V2)
+HALVES = (1, 2)
+LABELS_FILE = "Labels-v2.json"
+DEFAULT_FEATURES = "ResNET_TF2_PCA512.npy"
+VIDEO_NAMES = ("224p.mkv", "720p.mkv", "224p.mp4", "720p.mp4", "224p.webm", "video.webm", "video.mp4")
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """Events of one game (labels or predictions) as parallel arrays of length N."""
+
+    half: np.ndarray  # (N,) int64, 1 or 2
+    position_ms: np.ndarray  # (N,) int64, milliseconds within the half
+    class_index: np.ndarray  # (N,) int64, index into CLASSES
+    visible: np.ndarray  # (N,) bool, False for "not shown"
+    team: np.ndarray  # (N,) str: "home" | "away" | "not applicable" | ""
+    confidence: np.ndarray  # (N,) float64; 1.0 for ground truth
+
+    def __len__(self) -> int:
+        return int(self.half.shape[0])
+
+    def select(self, mask: np.ndarray) -> Annotations:
+        return Annotations(*(getattr(self, name)[mask] for name in _FIELDS))
+
+    def for_half(self, half: int) -> Annotations:
+        return self.select(self.half == half)
+
+    def frames(self, framerate: float) -> np.ndarray:
+        """Frame index of each event, computed exactly as SoccerNet's evaluator does."""
+        return np.floor(framerate * (self.position_ms / 1000)).astype(np.int64)
+
+    @staticmethod
+    def empty() -> Annotations:
+        return Annotations.from_lists([], [], [], [], [], [])
+
+    @staticmethod
+    def from_lists(half, position_ms, class_index, visible, team, confidence) -> Annotations:
+        return Annotations(
+            half=np.asarray(half, dtype=np.int64).reshape(-1),
+            position_ms=np.asarray(position_ms, dtype=np.int64).reshape(-1),
+            class_index=np.asarray(class_index, dtype=np.int64).reshape(-1),
+            visible=np.asarray(visible, dtype=bool).reshape(-1),
+            team=np.asarray(team, dtype=str).reshape(-1) if len(team) else np.zeros(0, dtype="<U1"),
+            confidence=np.asarray(confidence, dtype=np.float64).reshape(-1),
+        )
+
+    @staticmethod
+    def concatenate(parts: list[Annotations]) -> Annotations:
+        if not parts:
+            return Annotations.empty()
+        return Annotations(*(np.concatenate([getattr(p, name) for p in parts]) for name in _FIELDS))
+
+
+_FIELDS = ("half", "position_ms", "class_index", "visible", "team", "confidence")
+
+
+def format_game_time(half: int, position_ms: int) -> str:
+    """``"1 - 05:23"``, the official ``gameTime`` string."""
+    seconds = int(position_ms) // 1000
+    return f"{int(half)} - {seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def _half_of(game_time: object, path: Path, index: int) -> int:
+    text = str(game_time)
+    head = text.split(" - ")[0].strip() if " - " in text else text[:1]
+    if head not in ("1", "2"):
+        raise InputError(path, f"annotation {index}: gameTime {game_time!r} is not 'H - MM:SS' with H = 1 or 2",
+                         "fix or remove that annotation")
+    return int(head)
+
+
+def parse_labels(data: dict, path: str | Path = LABELS_FILE, unknown: str = "error") -> Annotations:
+    """Turn a parsed ``Labels-v2.json`` into :class:`Annotations`.
+
+    ``unknown="error"`` rejects labels outside the 17 classes; ``"skip"`` drops them, as SoccerNet's
+    evaluator does.
+    """
+    path = Path(path)
+    if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
+        raise InputError(path, "no 'annotations' list", "expected a SoccerNet Labels-v2.json")
+    half, pos, cls, vis, team = [], [], [], [], []
+    for i, item in enumerate(data["annotations"]):
+        if not isinstance(item, dict) or "label" not in item or "gameTime" not in item:
+            raise InputError(path, f"annotation {i} lacks 'label' or 'gameTime'", "fix or remove that annotation")
+        label = item["label"]
+        if label not in CLASS_INDEX:
+            if unknown == "skip":
+                continue
+            raise InputError(path, f"annotation {i}: unknown label {label!r}",
+                             f"use one of the 17 SoccerNet-v2 classes: {', '.join(CLASSES)}")
+        h = _half_of(item["gameTime"], path, i)
+        try:
+            if "position" in item:
+                ms = int(float(item["position"]))
+            else:  # second precision only, as in SoccerNet-v1 files
+                minutes, seconds = str(item["gameTime"]).split(" - ")[1].split(":")
+                ms = (int(minutes) * 60 + int(seconds)) * 1000
+        except (TypeError, ValueError, IndexError):
+            raise InputError(path, f"annotation {i}: bad position {item.get('position')!r}",
+                             "position must be milliseconds as an integer string") from None
+        if ms < 0:
+            raise InputError(path, f"annotation {i}: negative position {ms}", "positions are ms from the half start")
+        half.append(h)
+        pos.append(ms)
+        cls.append(CLASS_INDEX[label])
+        vis.append(item.get("visibility", "visible") != "not shown")
+        team.append(str(item.get("team", "")))
+    return Annotations.from_lists(half, pos, cls, vis, team, np.ones(len(half)))
+
+
+def read_json(path: str | Path) -> dict:
+    """Read a JSON file, turning I/O and syntax errors into an :class:`InputError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found", "check the path")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as error:
+        raise InputError(path, f"malformed JSON (line {error.lineno}, column {error.colno}: {error.msg})",
+                         "re-export or re-download the file") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "not a UTF-8 text file", "expected a JSON file") from None
+
+
+def read_labels(path: str | Path, unknown: str = "error") -> Annotations:
+    """Read a ``Labels-v2.json`` file."""
+    return parse_labels(read_json(path), path, unknown=unknown)
+
+
+def load_features(path: str | Path, dim: int | None = None, check_finite: bool = True) -> np.ndarray:
+    """Memory-map one half's features ``(T, D)`` float array, validating shape and values."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "features file not found",
+                         "download it with SoccerNet's downloader or pick another --features name")
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise InputError(path, f"not a readable .npy array ({error})", "the file is truncated or corrupt: re-download it") from None
+    if array.ndim != 2:
+        raise InputError(path, f"features have shape {array.shape}, expected (frames, dim)",
+                         "save one half's features as a 2-D array")
+    if array.shape[0] == 0:
+        raise InputError(path, "features are empty (0 frames)", "re-extract this half's features")
+    if dim is not None and array.shape[1] != dim:
+        raise InputError(path, f"features have dimension {array.shape[1]}, the model expects {dim}",
+                         "pick the features the checkpoint was trained on (--features)")
+    if not np.issubdtype(array.dtype, np.floating):
+        raise InputError(path, f"features have dtype {array.dtype}", "expected float16/float32 features")
+    if check_finite and not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).any(axis=1).sum())
+        raise InputError(path, f"{bad} frame(s) contain NaN or Inf", "re-extract the features of this half")
+    return array
+
+
+@dataclass(frozen=True)
+class Game:
+    """One game folder: ``<root>/<league>/<season>/<game>/`` (or any folder with the files)."""
+
+    directory: Path
+    name: str  # path relative to the SoccerNet root, as in UrlLocal
+    features: str = DEFAULT_FEATURES
+    split: str | None = None
+    files: tuple[str, ...] = field(default=(), compare=False)
+
+    def features_path(self, half: int) -> Path:
+        return self.directory / f"{half}_{self.features}"
+
+    @property
+    def labels_path(self) -> Path:
+        return self.directory / LABELS_FILE
+
+    @property
+    def has_labels(self) -> bool:
+        return self.labels_path.is_file()
+
+    def has_features(self) -> bool:
+        return all(self.features_path(h).is_file() for h in HALVES)
+
+    def video_path(self, half: int) -> Path | None:
+        """The first video of the half found, in SoccerNet's naming (``1_224p.mkv``, ...)."""
+        for name in VIDEO_NAMES:
+            candidate = self.directory / f"{half}_{name}"
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def load_features(self, half: int, dim: int | None = None) -> np.ndarray:
+        return load_features(self.features_path(half), dim=dim)
+
+    def read_labels(self, unknown: str = "error") -> Annotations:
+        return read_labels(self.labels_path, unknown=unknown)
+
+
+def game_at(directory: str | Path, root: str | Path | None = None, features: str = DEFAULT_FEATURES) -> Game:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(directory, "game folder not found", "check the path")
+    name = os.path.relpath(directory, root) if root is not None else directory.name
+    files = tuple(sorted(p.name for p in directory.iterdir() if p.is_file()))
+    return Game(directory=directory, name=name.replace(os.sep, "/"), features=features, files=files)
+
+
+def find_games(root: str | Path, split: str | None = None, features: str = DEFAULT_FEATURES,
+               require: str = "any") -> list[Game]:
+    """Games under a SoccerNet root.
+
+    With ``split`` (train/valid/test/challenge) the official list from ``SoccerNet.utils.getListGames``
+    is used and the games present on disk are returned in its order; without it, every folder that
+    holds ``Labels-v2.json`` or ``1_<features>`` is a game (custom data). ``require`` is ``"any"``,
+    ``"features"``, ``"labels"`` or ``"both"``.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(root, "SoccerNet folder not found", "set --soccernet-dir (or SOCCERNET_DIR) to your data root")
+    if split is not None:
+        from SoccerNet.utils import getListGames
+
+        try:
+            names = getListGames(split)
+        except Exception:
+            raise InputError(None, f"unknown split {split!r}", "use train, valid, test or challenge") from None
+        candidates = [root / name for name in names]
+    else:
+        marker_names = {LABELS_FILE, f"1_{features}"}
+        candidates = sorted(Path(d) for d, _, files in os.walk(root) if marker_names & set(files))
+    games = []
+    for directory in candidates:
+        if not directory.is_dir():
+            continue
+        game = game_at(directory, root, features)
+        game = Game(directory, game.name, features, split, game.files)
+        ok = {"any": game.has_labels or game.has_features(), "features": game.has_features(),
+              "labels": game.has_labels, "both": game.has_labels and game.has_features()}[require]
+        if ok:
+            games.append(game)
+    return games
