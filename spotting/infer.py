@@ -1,0 +1,158 @@
+"""Whole-game inference: chunk each half, run CALF, stitch the chunks back together.
+
+The per-frame front end (``encode`` + ``context``) runs once per half; only the chunk-level head
+runs on overlapping chunks, all of them in a few large batches, under ``torch.inference_mode``.
+Stitching gives every frame to the chunk in which it is most central (boundaries at the middle of
+each overlap), which is correct for every half length, including a shifted-back last chunk and
+halves shorter than one chunk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from spotting.checkpoint import LoadedModel, load_checkpoint
+from spotting.model import CALF
+
+__all__ = ["HalfScores", "GameScores", "LoadedModel", "load_checkpoint", "infer_half", "infer_game",
+           "chunk_starts", "chunk_boundaries", "stitch", "stitch_detections"]
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class HalfScores:
+    segmentation: np.ndarray  # (T, C) float32 in [0, 1]
+    detection: np.ndarray  # (T, C) float32: confidence at each spotted frame, 0 elsewhere
+    framerate: float
+
+    def times(self) -> np.ndarray:
+        """(T,) seconds of each frame."""
+        return np.arange(self.segmentation.shape[0]) / self.framerate
+
+
+@dataclass
+class GameScores:
+    halves: dict[int, HalfScores]
+    device: str
+    seconds: float
+
+
+def chunk_starts(num_frames: int, chunk: int, stride: int) -> np.ndarray:
+    """Start frames of the chunks covering ``num_frames``; the last one is shifted back to end at the end."""
+    if num_frames <= chunk:
+        return np.zeros(1, dtype=np.int64)
+    starts = np.arange(0, num_frames - chunk + 1, stride, dtype=np.int64)
+    if starts[-1] != num_frames - chunk:
+        starts = np.append(starts, num_frames - chunk)
+    return starts
+
+
+def chunk_boundaries(starts: np.ndarray, chunk: int, num_frames: int) -> np.ndarray:
+    """``(len(starts) + 1,)`` frame ranges: chunk i owns ``[b[i], b[i+1])`` (middle of each overlap)."""
+    inner = (starts[1:] + starts[:-1] + chunk) // 2
+    return np.concatenate(([0], inner, [num_frames])).astype(np.int64)
+
+
+def stitch(chunk_values: np.ndarray, starts: np.ndarray, num_frames: int) -> np.ndarray:
+    """``(num_chunks, chunk, K)`` per-chunk values → ``(num_frames, K)``."""
+    chunk = chunk_values.shape[1]
+    bounds = chunk_boundaries(starts, chunk, num_frames)
+    frames = np.arange(num_frames)
+    owner = np.searchsorted(bounds[1:], frames, side="right")
+    return chunk_values[owner, frames - starts[owner]]
+
+
+def stitch_detections(spotting: np.ndarray, starts: np.ndarray, chunk: int, num_frames: int) -> np.ndarray:
+    """Chunk detections ``(num_chunks, N, 2 + C)`` → ``(num_frames, C)`` confidences (max per cell).
+
+    A detection's relative position p was trained as t / chunk, so it decodes to round(p · chunk)
+    (the reference's floor(p · (chunk − 1)) is off by up to one frame). Each detection is kept only
+    if it falls inside the frames its chunk owns.
+    """
+    num_chunks, _, width = spotting.shape
+    bounds = chunk_boundaries(starts, chunk, num_frames)
+    local = np.clip(np.rint(spotting[..., 1] * chunk).astype(np.int64), 0, chunk - 1)  # (num_chunks, N)
+    frame = starts[:, None] + local
+    owned = (frame >= bounds[:-1, None]) & (frame < bounds[1:, None])
+    classes = spotting[..., 2:].argmax(-1)
+    detection = np.zeros((num_frames, width - 2), dtype=np.float32)
+    np.maximum.at(detection, (frame[owned], classes[owned]), spotting[..., 0][owned].astype(np.float32))
+    return detection
+
+
+def _pad_codes(codes: torch.Tensor, margin: int, length: int) -> torch.Tensor:
+    """``(T, 32)`` codes → ``(1, 32, margin + length + margin)`` with zeros outside the half."""
+    padded = codes.new_zeros((length + 2 * margin, codes.shape[1]))
+    padded[margin: margin + codes.shape[0]] = codes
+    return padded.T.unsqueeze(0)
+
+
+def infer_half(model: CALF, features: np.ndarray, device: torch.device | str = "cpu",
+               batch_size: int = 64, progress: Progress | None = None) -> HalfScores:
+    """One half's features ``(T, D)`` → :class:`HalfScores`."""
+    config = model.config
+    chunk, stride = config.chunk_size, config.chunk_size - config.receptive_field
+    num_frames = int(features.shape[0])
+    starts = chunk_starts(num_frames, chunk, stride)
+    length = max(num_frames, chunk)  # a half shorter than one chunk is zero-padded (masked) to one chunk
+    model.eval()
+    with torch.inference_mode():
+        x = torch.as_tensor(np.asarray(features, dtype=np.float32), device=device)
+        context = model.context(_pad_codes(model.encode(x), config.margin, length))[0]  # (152, length)
+        index = torch.as_tensor(starts, device=device)[:, None] + torch.arange(chunk, device=device)
+        segments, spots = [], []
+        for first in range(0, len(starts), batch_size):
+            batch = context[:, index[first: first + batch_size]].permute(1, 0, 2)  # (b, 152, chunk)
+            segmentation, spotting = model.head(batch)
+            segments.append(segmentation.float().cpu())
+            spots.append(spotting.float().cpu())
+            if progress is not None:
+                progress(min(first + batch_size, len(starts)), len(starts))
+    segmentation = torch.cat(segments).numpy()
+    spotting = torch.cat(spots).numpy()
+    return HalfScores(
+        segmentation=stitch(segmentation, starts, num_frames).astype(np.float32),
+        detection=stitch_detections(spotting, starts, chunk, num_frames),
+        framerate=config.framerate,
+    )
+
+
+def infer_game(loaded: LoadedModel, features: dict[int, np.ndarray], progress: Progress | None = None) -> GameScores:
+    """Every half of a game. ``progress(done, total)`` counts chunks over both halves."""
+    started = time.perf_counter()
+    for half, array in features.items():
+        if array.ndim != 2 or array.shape[1] != loaded.feature_dim:
+            from spotting.errors import InputError
+
+            raise InputError(None, f"half {half} features have shape {tuple(array.shape)}, the model expects "
+                             f"(frames, {loaded.feature_dim})", "use the features the checkpoint was trained on")
+    config = loaded.config
+    totals = {h: len(chunk_starts(a.shape[0], config.chunk_size, config.chunk_size - config.receptive_field))
+              for h, a in features.items()}
+    grand = sum(totals.values())
+    done_before = 0
+    halves = {}
+    for half in sorted(features):
+        def half_progress(done: int, _total: int, offset: int = done_before) -> None:
+            if progress is not None:
+                progress(offset + done, grand)
+        halves[half] = infer_half(loaded.model, features[half], loaded.device, progress=half_progress)
+        done_before += totals[half]
+    return GameScores(halves=halves, device=str(loaded.device), seconds=time.perf_counter() - started)
+
+
+def save_scores(path: str | Path, scores: GameScores) -> Path:
+    """Keep the curves and detection scores (``.npz``) for the app or later analysis."""
+    arrays = {}
+    for half, s in scores.halves.items():
+        arrays[f"segmentation_{half}"] = s.segmentation
+        arrays[f"detection_{half}"] = s.detection
+    np.savez_compressed(path, framerate=np.float64(next(iter(scores.halves.values())).framerate), **arrays)
+    return Path(path)

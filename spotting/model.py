@@ -1,0 +1,154 @@
+"""CALF (Cioppa et al., CVPR 2020) with a self-attention block after the convolutional front end.
+
+The network is split so that whole-half inference can run the front end once per half:
+
+* ``encode``  — per-frame 1×1 layers (features → 32 channels), any length;
+* ``context`` — the temporal pyramid as *valid* convolutions over a sequence padded by
+  ``margin`` frames on each side, so a chunk cut from a whole-half computation equals the same
+  chunk computed alone (zeros outside the half, exactly as "same" padding at the half's edges);
+* ``head``    — attention, segmentation and spotting modules on one chunk.
+
+Normalisation is a BatchNorm over the 16·17 capsule channels (not over time positions as in the
+reference), so nothing ties the segmentation to one chunk length.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class ModelConfig:
+    feature_dim: int = 512  # input feature size (512 for ResNET_TF2_PCA512, 8576 for Baidu)
+    num_classes: int = 17
+    framerate: float = 2.0  # feature frames per second
+    chunk_seconds: float = 120.0  # training/inference window
+    receptive_field_seconds: float = 40.0  # temporal context of the pyramid
+    num_detections: int = 15  # spotting slots per chunk
+    dim_capsule: int = 16
+    attention: bool = True  # the seed's transformer block after the front end
+    attention_heads: int = 4
+    attention_ff: int = 512
+    dropout: float = 0.1
+
+    @property
+    def chunk_size(self) -> int:
+        return int(round(self.chunk_seconds * self.framerate))
+
+    @property
+    def receptive_field(self) -> int:
+        return int(round(self.receptive_field_seconds * self.framerate))
+
+    @property
+    def margin(self) -> int:
+        """Frames of context the pyramid needs on each side of a chunk."""
+        return self.receptive_field // 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _pyramid_kernels(receptive_field: int) -> list[tuple[int, int]]:
+    """(kernel, out_channels) of the four pyramid branches (CALF: RF/7, RF/3, RF/2, RF)."""
+    return [
+        (math.ceil(receptive_field / 7), 8),
+        (math.ceil(receptive_field / 3), 16),
+        (math.ceil(receptive_field / 2), 32),
+        (math.ceil(receptive_field), 64),
+    ]
+
+
+def sinusoidal_encoding(length: int, dim: int) -> torch.Tensor:
+    """``(length, dim)`` sinusoidal positional encoding (works for odd ``dim``)."""
+    position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
+    freqs = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim)
+    table[:, 0::2] = torch.sin(position * freqs)
+    table[:, 1::2] = torch.cos(position * freqs[: dim // 2])
+    return table
+
+
+class CALF(nn.Module):
+    """CALF + attention. ``forward(x)`` takes ``(B, chunk_size + 2·margin, feature_dim)``."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.conv_1 = nn.Linear(c.feature_dim, 128)  # the reference's Conv2d(1→128, (1, D))
+        self.conv_2 = nn.Linear(128, 32)
+        self.pyramid = nn.ModuleList(nn.Conv1d(32, out, k) for k, out in _pyramid_kernels(c.receptive_field))
+        self.channels = 32 + sum(out for _, out in _pyramid_kernels(c.receptive_field))  # 152
+        if c.margin < max((k - 1) - (k - 1) // 2 for k, _ in _pyramid_kernels(c.receptive_field)):
+            raise ValueError("receptive field margin smaller than the pyramid's padding")
+        self.dropout = nn.Dropout(c.dropout)
+        if c.attention:
+            self.register_buffer("positions", sinusoidal_encoding(c.chunk_size, self.channels), persistent=False)
+            self.attention = nn.TransformerEncoderLayer(
+                d_model=self.channels, nhead=c.attention_heads, dim_feedforward=c.attention_ff,
+                dropout=c.dropout, batch_first=True, norm_first=False,
+            )
+        seg_channels = c.dim_capsule * c.num_classes
+        self.conv_seg = nn.Conv1d(self.channels, seg_channels, 3, padding=1)
+        self.norm_seg = nn.BatchNorm1d(seg_channels, momentum=0.01, eps=1e-3)
+        self.conv_spot_1 = nn.Conv1d(seg_channels + c.num_classes, 32, 3, padding=1)
+        self.conv_spot_2 = nn.Conv1d(32, 16, 3, padding=1)
+        pooled = c.chunk_size
+        for _ in range(3):
+            pooled = (pooled - 3) // 2 + 1
+        self.head_conf = nn.Linear(16 * pooled, c.num_detections * 2)
+        self.head_class = nn.Linear(16 * pooled, c.num_detections * c.num_classes)
+
+    # -- stages ---------------------------------------------------------------------------------
+    def encode(self, features: torch.Tensor) -> torch.Tensor:
+        """``(B, L, D)`` features → ``(B, L, 32)`` per-frame codes."""
+        return F.relu(self.conv_2(F.relu(self.conv_1(features))))
+
+    def context(self, codes: torch.Tensor) -> torch.Tensor:
+        """``(B, 32, L + 2·margin)`` codes (zeros outside the half) → ``(B, 152, L)``."""
+        margin = self.config.margin
+        length = codes.shape[-1] - 2 * margin
+        branches = [codes[..., margin: margin + length]]
+        for conv in self.pyramid:
+            k = conv.kernel_size[0]
+            left = (k - 1) // 2  # "same" padding as in the reference: extra frame on the right
+            start = margin - left
+            branches.append(F.relu(conv(codes[..., start: start + length + k - 1])))
+        return torch.cat(branches, dim=1)
+
+    def head(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, 152, T)`` → segmentation ``(B, T, C)`` in [0, 1] and spotting ``(B, N, 2 + C)``."""
+        c = self.config
+        x = self.dropout(context)
+        if c.attention:
+            x = self.attention(x.transpose(1, 2) + self.positions[: x.shape[-1]]).transpose(1, 2)  # (B, T, 152) inside
+        conv_seg = self.conv_seg(x)  # (B, 16·C, T)
+        capsules = torch.sigmoid(self.norm_seg(conv_seg))
+        batch, _, frames = capsules.shape
+        capsules = capsules.view(batch, c.dim_capsule, c.num_classes, frames)  # (B, 16, C, T)
+        segmentation = torch.sqrt(torch.sum((capsules - 0.5) ** 2, dim=1) * 4 / c.dim_capsule)  # (B, C, T)
+        spot = torch.cat((conv_seg, 1 - segmentation), dim=1)  # (B, 16·C + C, T)
+        spot = F.max_pool1d(F.relu(spot), 3, 2)
+        spot = F.max_pool1d(F.relu(self.conv_spot_1(spot)), 3, 2)
+        spot = F.max_pool1d(F.relu(self.conv_spot_2(spot)), 3, 2)
+        spot = self.dropout(spot.flatten(1))
+        conf = torch.sigmoid(self.head_conf(spot)).view(batch, c.num_detections, 2)
+        classes = torch.softmax(self.head_class(spot).view(batch, c.num_detections, c.num_classes), dim=-1)
+        return segmentation.transpose(1, 2), torch.cat((conf, classes), dim=-1)
+
+    def forward(self, features: torch.Tensor, valid: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features ``(B, chunk + 2·margin, D)`` with an optional validity mask ``(B, chunk + 2·margin)``
+        (False outside the half) → segmentation ``(B, chunk, C)``, spotting ``(B, N, 2 + C)``."""
+        codes = self.encode(features)
+        if valid is not None:
+            codes = codes * valid.unsqueeze(-1).to(codes.dtype)
+        return self.head(self.context(codes.transpose(1, 2)))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
