@@ -1,0 +1,218 @@
+"""Plotly figures of the page: pure functions from arrays/events to figures (no Streamlit here).
+
+The timeline figure is the single figure both the player component and the ``st.plotly_chart``
+fallback draw: row 1 holds one lane per class (ground truth above, one sub-row per prediction
+source below), the rows under it the selected classes' segmentation curves. All rows share one x
+axis in seconds within the half, so the player's playhead and click-to-seek work on every row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from spotting.soccernet import CLASSES, Annotations
+
+TP_COLOR = "#16a34a"  # matched prediction
+FP_COLOR = "#dc2626"  # prediction with no ground truth within the tolerance
+FN_COLOR = "#f59e0b"  # ground truth no prediction matched
+GT_COLOR = "#334155"
+SOURCE_COLORS = ("#2563eb", "#9333ea", "#0891b2", "#c2410c", "#4d7c0f", "#be185d")
+SOURCE_SYMBOLS = ("circle", "square", "triangle-up", "star", "hexagon", "cross")
+CURVE_COLOR = "#2563eb"
+LANE_SHADE = "rgba(148, 163, 184, 0.13)"
+MAX_CURVE_POINTS = 1500
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One prediction source drawn on the timeline (events of the shown half, thresholded)."""
+
+    name: str
+    events: Annotations
+    matched: np.ndarray | None = None  # (N,) bool: TP/FP per event when labels exist
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One class's segmentation curve, already decimated for display."""
+
+    class_index: int
+    times_s: np.ndarray  # (P,) seconds
+    values: np.ndarray  # (P,) in [0, 1]
+
+
+def clock(seconds: float | np.ndarray) -> str | np.ndarray:
+    """``"MM:SS"`` within the half; an array of seconds gives an object array of strings."""
+    if np.ndim(seconds) == 0:
+        whole = int(max(0.0, float(seconds)))
+        return f"{whole // 60:02d}:{whole % 60:02d}"
+    whole = np.maximum(np.asarray(seconds, dtype=np.float64), 0).astype(np.int64)
+    return np.array([f"{w // 60:02d}:{w % 60:02d}" for w in whole.tolist()], dtype=object)
+
+
+def decimate_curve(times_s: np.ndarray, values: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max envelope of a curve ``(T,)`` in at most ``max_points`` points, so peaks survive.
+
+    Each bucket of consecutive frames contributes its minimum and its maximum, in time order.
+    """
+    times_s = np.asarray(times_s, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    count = values.shape[0]
+    if count <= max_points:
+        return times_s, values
+    buckets = max(1, max_points // 2)
+    size = int(np.ceil(count / buckets))
+    pad = buckets * size - count
+    padded_values = np.concatenate([values, np.full(pad, values[-1])]).reshape(buckets, size)  # (B, S)
+    arg_min = padded_values.argmin(axis=1)
+    arg_max = padded_values.argmax(axis=1)
+    first = np.minimum(arg_min, arg_max)  # keep each bucket's two points in time order
+    second = np.maximum(arg_min, arg_max)
+    index = (np.arange(buckets)[:, None] * size + np.stack([first, second], axis=1)).reshape(-1)  # (2B,)
+    index = np.minimum(index, count - 1)
+    return times_s[index], values[index]
+
+
+def minute_ticks(half_duration_s: float, every_s: int = 300) -> tuple[list[float], list[str]]:
+    values = list(np.arange(0.0, half_duration_s + 1e-9, every_s))
+    return values, [str(clock(v)) for v in values]
+
+
+def _lane_offsets(num_sources: int) -> tuple[float, list[float]]:
+    """y offsets within a class lane (height 1): ground truth on top, then one sub-row per source."""
+    rows = num_sources + 1
+    step = 0.8 / rows
+    offsets = [0.4 - step * (i + 0.5) for i in range(rows)]
+    return offsets[0], offsets[1:]
+
+
+def _hover_data(events: Annotations, source: str, status: np.ndarray) -> np.ndarray:
+    names = np.asarray(CLASSES, dtype=object)[events.class_index]
+    times = clock(events.position_ms / 1000.0)
+    return np.stack([names, times, np.round(events.confidence, 3).astype(object),
+                     np.full(len(events), source, dtype=object), status.astype(object)], axis=1)
+
+
+_HOVER = ("<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[3]}"
+          "<br>confidence %{customdata[2]}<br>%{customdata[4]}<extra></extra>")
+
+
+def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int],
+                    labels: Annotations | None = None, label_matched: np.ndarray | None = None,
+                    lanes: Sequence[Lane] = (), curves: Sequence[Curve] = (),
+                    primary_name: str = "") -> go.Figure:
+    """The timeline of one half: lanes per class (rows follow ``classes`` top to bottom), then curves.
+
+    ``labels``/``lanes`` hold only the half's events; events of classes not in ``classes`` are not
+    drawn. ``label_matched`` (len(labels),) bool marks ground truth found by ``primary_name``'s lane.
+    """
+    classes = list(classes)
+    lane_of = np.full(len(CLASSES), -1, dtype=np.int64)
+    lane_of[classes] = np.arange(len(classes))
+    gt_offset, source_offsets = _lane_offsets(len(lanes))
+    timeline_px = max(120, len(classes) * (18 + 9 * (len(lanes) + 1)))
+    curve_px = 78
+    rows = 1 + len(curves)
+    total_px = timeline_px + curve_px * len(curves) + 110
+    figure = make_subplots(rows=rows, cols=1, shared_xaxes=True,
+                           row_heights=[timeline_px] + [curve_px] * len(curves),
+                           vertical_spacing=min(0.04, 24 / total_px))
+
+    if labels is not None and len(labels):
+        shown = lane_of[labels.class_index] >= 0
+        matched = np.ones(len(labels), bool) if label_matched is None else np.asarray(label_matched, bool)
+        for name, mask, symbol, color in (
+            ("Ground truth", labels.visible & matched, "diamond", GT_COLOR),
+            ("Ground truth (not shown)", ~labels.visible & matched, "diamond-open", GT_COLOR),
+            (f"Missed by {primary_name}" if primary_name else "Missed", ~matched, "diamond", FN_COLOR),
+        ):
+            mask = mask & shown
+            if not mask.any() and name.startswith("Missed"):
+                continue
+            part = labels.select(mask)
+            status = np.where(part.visible, "ground truth", "ground truth, not shown")
+            if name.startswith("Missed"):
+                status = np.char.add(status.astype(str), f" — missed by {primary_name}")
+            figure.add_trace(go.Scatter(
+                x=part.position_ms / 1000.0, y=-lane_of[part.class_index] + gt_offset, mode="markers", name=name,
+                marker=dict(symbol=symbol, size=10, color=color,
+                            line=dict(width=1.5, color=color)),
+                customdata=_hover_data(part, "ground truth", status), hovertemplate=_HOVER,
+                legendgroup="gt"), row=1, col=1)
+
+    for index, lane in enumerate(lanes):
+        events = lane.events
+        mask = lane_of[events.class_index] >= 0
+        symbol = SOURCE_SYMBOLS[index % len(SOURCE_SYMBOLS)]
+        groups = ([("", np.ones(len(events), bool), SOURCE_COLORS[index % len(SOURCE_COLORS)], "prediction")]
+                  if lane.matched is None else
+                  [(" — correct", np.asarray(lane.matched, bool), TP_COLOR, "matched ground truth (TP)"),
+                   (" — false alarm", ~np.asarray(lane.matched, bool), FP_COLOR, "no ground truth near (FP)")])
+        for suffix, group_mask, color, status in groups:
+            part = events.select(mask & group_mask)
+            confidence = np.clip(part.confidence, 0.0, 1.0)
+            figure.add_trace(go.Scatter(
+                x=part.position_ms / 1000.0, y=-lane_of[part.class_index] + source_offsets[index],
+                mode="markers", name=f"{lane.name}{suffix}", legendgroup=lane.name,
+                marker=dict(symbol=symbol, color=color, size=6 + 10 * confidence, opacity=0.35 + 0.65 * confidence,
+                            line=dict(width=0)),
+                customdata=_hover_data(part, lane.name, np.full(len(part), status)), hovertemplate=_HOVER),
+                row=1, col=1)
+
+    for position in range(len(classes)):  # alternate shading so lanes read as rows
+        if position % 2 == 0:
+            figure.add_hrect(y0=-position - 0.5, y1=-position + 0.5, fillcolor=LANE_SHADE, line_width=0,
+                             layer="below", row=1, col=1)
+    figure.update_yaxes(row=1, col=1, tickmode="array", tickvals=[-i for i in range(len(classes))],
+                        ticktext=[CLASSES[c] for c in classes], range=[-len(classes) + 0.5, 0.5],
+                        showgrid=False, zeroline=False, fixedrange=True)
+
+    for row, curve in enumerate(curves, start=2):
+        figure.add_trace(go.Scatter(
+            x=curve.times_s, y=curve.values, mode="lines", name=CLASSES[curve.class_index], showlegend=False,
+            line=dict(width=1.3, color=CURVE_COLOR), fill="tozeroy", fillcolor="rgba(37, 99, 235, 0.12)",
+            hovertemplate=f"<b>{CLASSES[curve.class_index]}</b> · %{{x:.1f}} s<br>score %{{y:.2f}}<extra></extra>"),
+            row=row, col=1)
+        figure.update_yaxes(row=row, col=1, range=[0, 1.05], tickvals=[0, 0.5, 1], fixedrange=True,
+                            title_text=CLASSES[curve.class_index], title_font_size=11, title_standoff=4)
+
+    tick_values, tick_text = minute_ticks(half_duration_s)
+    figure.update_xaxes(range=[0, half_duration_s], tickmode="array", tickvals=tick_values, ticktext=tick_text,
+                        showgrid=True, gridcolor="rgba(100, 116, 139, 0.18)", zeroline=False)
+    figure.update_xaxes(title_text=f"time in half {half} (MM:SS)", row=rows, col=1)
+    figure.update_layout(
+        height=total_px, margin=dict(l=10, r=10, t=40, b=40), template="plotly_white",
+        hovermode="closest", dragmode="zoom", uirevision=f"half-{half}",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font_size=12, itemclick="toggle"),
+        font=dict(family="Inter, Segoe UI, sans-serif", size=12),
+    )
+    return figure
+
+
+def figure_dict(figure: go.Figure) -> dict:
+    """The figure as plain JSON types (numpy arrays become lists), what the player component takes."""
+    return json.loads(figure.to_json())
+
+
+def pr_curve_figure(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], title: str,
+                    operating_points: Sequence[tuple[str, float, float]] = ()) -> go.Figure:
+    """Precision–recall curves ``(name, recall (K,), precision (K,))``; operating points are (name, recall, precision)."""
+    figure = go.Figure()
+    for index, (name, recall, precision) in enumerate(curves):
+        figure.add_trace(go.Scatter(x=recall, y=precision, mode="lines+markers", name=name, marker_size=4,
+                                    line=dict(color=SOURCE_COLORS[index % len(SOURCE_COLORS)], width=2, shape="hv"),
+                                    hovertemplate="recall %{x:.2f}<br>precision %{y:.2f}<extra>" + name + "</extra>"))
+    for index, (name, recall, precision) in enumerate(operating_points):
+        figure.add_trace(go.Scatter(x=[recall], y=[precision], mode="markers", name=f"{name} at current thresholds",
+                                    marker=dict(size=13, symbol="x", color=SOURCE_COLORS[index % len(SOURCE_COLORS)],
+                                                line=dict(width=1, color="white"))))
+    figure.update_layout(title=dict(text=title, font_size=14), height=340, template="plotly_white",
+                         margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2),
+                         xaxis=dict(title="recall", range=[0, 1.02]), yaxis=dict(title="precision", range=[0, 1.05]))
+    return figure

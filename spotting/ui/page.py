@@ -1,0 +1,257 @@
+"""The Action Spotting Studio page: a game, its predictions on a timeline, live thresholds, metrics.
+
+Run with ``streamlit run app.py`` (which runs this page), or ``streamlit run spotting/ui/page.py``.
+The page composes library calls only: sources → cached scores/candidates → thresholds → figures.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script by `streamlit run spotting/ui/page.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import numpy as np
+import streamlit as st
+
+from spotting.errors import InputError
+from spotting.soccernet import CLASS_INDEX, CLASSES, HALVES, NUM_CLASSES, Annotations
+from spotting.ui import panels, sidebar, sources
+from spotting.ui.panels import request_seek
+from spotting.ui.events import (SourceEvents, apply_thresholds, decode_class_thresholds, encode_class_thresholds,
+                                match, next_time)
+from spotting.ui.figures import Curve, Lane, clock, figure_dict, timeline_figure
+
+try:  # the synchronised video + timeline component; until it exists the page falls back to plotly + st.video
+    from spotting.ui.player import video_player_timeline
+except ImportError:
+    video_player_timeline = None
+try:
+    from spotting.ui.video import video_url_for
+except ImportError:
+    video_url_for = None
+
+TOLERANCES_S = (1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60)
+DEFAULT_CURVES = 3
+
+
+def restore_from_url() -> None:
+    """On a session's first run, take the view from ``st.query_params`` (a shared link reopens it)."""
+    if st.session_state.get("_restored"):
+        return
+    st.session_state["_restored"] = True
+    params = st.query_params
+    readers = {"thr": ("threshold", float), "nms": ("nms", float), "tol": ("tolerance", int),
+               "half": ("half", int), "split": ("sn_split", str), "game": ("sn_game", str), "t": ("_time_s", float)}
+    for param, (key, cast) in readers.items():
+        if param in params:
+            try:
+                st.session_state[key] = cast(params[param])
+            except ValueError:
+                pass
+    if params.get("src") in ("demo", "soccernet", "upload"):
+        st.session_state["source"] = {"demo": sidebar.SOURCE_DEMO, "soccernet": sidebar.SOURCE_SOCCERNET,
+                                      "upload": sidebar.SOURCE_UPLOAD}[params["src"]]
+    overrides = decode_class_thresholds(params.get("cls", ""))
+    st.session_state["override_classes"] = [CLASSES[c] for c in overrides]
+    for index, value in overrides.items():
+        st.session_state[f"thr::{CLASSES[index]}"] = value
+
+
+def mirror_to_url(values: dict[str, str]) -> None:
+    current = {k: st.query_params[k] for k in st.query_params}
+    if current != values:
+        st.query_params.from_dict(values)
+
+
+def threshold_ui() -> tuple[float, dict[int, float], float, int]:
+    """Global threshold, NMS window and match tolerance above the timeline; per-class overrides in an expander."""
+    columns = st.columns([2.2, 2.2, 2.2])
+    threshold = columns[0].slider("Confidence threshold", 0.0, 1.0, 0.5, 0.01, key="threshold",
+                                  help="Events below it are hidden, left out of metrics and exports.")
+    nms = columns[1].slider("NMS window (s)", 2.0, 60.0, 20.0, 1.0, key="nms",
+                            help="Model predictions: one event per class within this window. Loaded results "
+                                 "files are drawn as they are.")
+    tolerance = columns[2].select_slider("Match tolerance δ (s)", TOLERANCES_S, value=10, key="tolerance",
+                                         help="A prediction matches a ground truth within ±δ/2 (SoccerNet). "
+                                              "Average-mAP loose uses δ = 5…60 s, tight δ = 1…5 s.")
+    class_thresholds = {}
+    overridden = st.session_state.get("override_classes", [])
+    with st.expander(f"Per-class thresholds ({len(overridden)} overridden)", expanded=False):
+        names = st.multiselect("Override the threshold of", CLASSES, key="override_classes")
+        slots = st.columns(4)
+        for position, name in enumerate(names):
+            st.session_state.setdefault(f"thr::{name}", threshold)
+            class_thresholds[CLASS_INDEX[name]] = slots[position % 4].slider(
+                name, 0.0, 1.0, step=0.01, key=f"thr::{name}")
+    return threshold, class_thresholds, nms, int(tolerance)
+
+
+def model_candidates(choice: sidebar.ModelChoice, data: sources.GameData, nms: float):
+    """Run (or fetch from cache) the model → NMS candidates of all halves; returns (events, scores)."""
+    checkpoint, mtime = str(choice.checkpoint), sources.stamp(choice.checkpoint)
+    key = (checkpoint, mtime, data.game, data.feature_halves)
+    if sources.has_scores(*key):
+        scores = sources.game_scores(*key)
+    else:
+        placeholder = st.empty()
+        bar = placeholder.progress(0.0, text=f"Running the {choice.name} on the features…")
+        scores = sources.game_scores(*key, progress=lambda finished, total: bar.progress(
+            min(1.0, finished / max(total, 1)), text=f"Running the {choice.name}… chunk {finished}/{total}"))
+        placeholder.empty()
+    return sources.detected_events(*key, nms), scores
+
+
+def view_ui(data: sources.GameData, available_curves: bool) -> tuple[int, list[int], list[int]]:
+    columns = st.columns([1.1, 3.2, 3.2])
+    st.session_state.setdefault("half", 1)
+    half = columns[0].segmented_control("Half", HALVES, key="half", format_func=lambda h: f"{h}ᵗʰ" if h > 2 else
+                                        ("1st half" if h == 1 else "2nd half")) or 1
+    lanes = columns[1].multiselect("Classes on the timeline", CLASSES, key="lane_classes",
+                                   placeholder="All 17 classes")
+    classes = [CLASS_INDEX[n] for n in lanes] or list(range(NUM_CLASSES))
+    curves: list[int] = []
+    if available_curves:
+        picked = columns[2].multiselect("Segmentation curves", CLASSES, key="curve_classes",
+                                        placeholder="Pick classes to see their curves", max_selections=8)
+        curves = [CLASS_INDEX[n] for n in picked]
+    else:
+        columns[2].caption("Segmentation curves appear when a model runs on this game's features.")
+    return int(half), classes, curves
+
+
+def default_curves(candidates: Annotations) -> list[str]:
+    """The classes with the strongest detections — what a first look at the curves should show."""
+    if not len(candidates):
+        return []
+    best = np.zeros(NUM_CLASSES)
+    np.maximum.at(best, candidates.class_index, candidates.confidence)
+    return [CLASSES[c] for c in np.argsort(-best)[:DEFAULT_CURVES] if best[c] > 0]
+
+
+def jump_ui(shown: list[SourceEvents], labels: Annotations | None, half: int, classes: list[int], now_s: float) -> None:
+    """Next false alarm / next missed event of the first source, among the shown classes."""
+    if labels is None or not shown or shown[0].matched is None:
+        return
+    primary = shown[0]
+    allowed = np.isin(primary.events.class_index, classes) & (primary.events.half == half)
+    false_alarms = primary.events.position_ms[allowed & ~primary.matched] / 1000.0
+    missed_mask = (labels.half == half) & np.isin(labels.class_index, classes) & ~primary.label_matched
+    missed = labels.position_ms[missed_mask] / 1000.0
+    left, right, info = st.columns([1, 1, 4])
+    for column, label, times in ((left, f"Next false alarm ({len(false_alarms)})", false_alarms),
+                                 (right, f"Next missed event ({len(missed)})", missed)):
+        if column.button(label, disabled=len(times) == 0, width="stretch"):
+            target = next_time(times, now_s)
+            if target is not None:
+                request_seek(target)
+    info.caption(f"Jumps use **{primary.name}** and the classes on the timeline; "
+                 "a prediction matches within ±δ/2 of a ground truth.")
+
+
+def draw_timeline(data: sources.GameData, half: int, figure, shown: list[SourceEvents]) -> float:
+    """The player component (video + timeline + playhead), else plotly + st.video; returns the current time."""
+    duration = data.half_durations_s[half]
+    video_url = video_url_for(data.game, half) if video_url_for is not None else None
+    if video_player_timeline is not None:
+        times = sorted({float(t) for s in shown for t in s.events.position_ms[s.events.half == half] / 1000.0})
+        state = video_player_timeline(
+            key="player", figure=figure_dict(figure), video_url=video_url, half_duration_s=duration,
+            event_times_s=times, start_time_s=float(st.session_state.get("_time_s", 0.0)),
+            seek_request=st.session_state.get("_seek"), height_px=int(figure.layout.height or 600) + 300,
+            notice=None if video_url else "No video for this game: the timeline and curves still work.")
+        now = float(getattr(state, "current_time_s", st.session_state.get("_time_s", 0.0)) or 0.0)
+        st.session_state["_time_s"] = now
+        return now
+    event = st.plotly_chart(figure, key=f"timeline-{half}", on_select="rerun", selection_mode="points",
+                            config={"scrollZoom": True, "displaylogo": False}, width="stretch")
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "points", [])
+    if points:
+        st.session_state["_time_s"] = float(points[0]["x"])
+    video = data.game.video_path(half)
+    if video is not None:
+        st.video(str(video), start_time=int(st.session_state.get("_time_s", 0.0)),
+                 format="video/webm" if video.suffix == ".webm" else "video/mp4")
+    return float(st.session_state.get("_time_s", 0.0))
+
+
+def main() -> None:
+    st.set_page_config(page_title="Action Spotting Studio", page_icon="⚽", layout="wide",
+                       initial_sidebar_state="expanded")
+    restore_from_url()
+    demo = sources.demo_assets()
+    data, error = sidebar.game_ui(demo)
+    st.markdown("### ⚽ Action Spotting Studio")
+    if error:
+        st.error(error, icon="🚫")
+    if data is None:
+        st.info("Pick a game in the sidebar: the demo, a SoccerNet folder or uploaded files.")
+        return
+    choices = sidebar.predictions_ui(data, demo)
+    threshold, class_thresholds, nms, tolerance = threshold_ui()
+
+    candidates: list[tuple[str, Annotations]] = []
+    scores = None
+    if choices.model is not None:
+        try:
+            model_events, scores = model_candidates(choices.model, data, nms)
+            candidates.append((choices.model.name, model_events))
+            st.sidebar.caption(f"**{choices.model.name}** ran on **{scores.device}** in {scores.seconds:.1f} s "
+                               "(cached: thresholds never re-run it).")
+        except InputError as error:
+            choices.errors.append(error)
+        except ImportError:
+            st.info("Model inference (spotting/infer.py) is not available yet: load a results file instead.")
+    candidates.extend(choices.results)
+    for problem in choices.errors:
+        st.error(str(problem), icon="🚫")
+
+    shown = []
+    for name, events in candidates:
+        kept = apply_thresholds(events, threshold, class_thresholds)
+        try:
+            matched, label_matched = match(data.labels, kept, tolerance)
+        except InputError as error:
+            st.error(str(error), icon="🚫")
+            matched, label_matched = None, None
+        shown.append(SourceEvents(name, kept, matched, label_matched))
+
+    if "curve_classes" not in st.session_state and scores is not None:
+        st.session_state["curve_classes"] = default_curves(candidates[0][1])
+    half, classes, curve_classes = view_ui(data, scores is not None and bool(data.feature_halves))
+    panels.summary_ui(data, shown, half)
+    curves = []
+    if curve_classes and scores is not None and half in data.feature_halves:
+        times, values = sources.display_curves(*(str(choices.model.checkpoint), sources.stamp(choices.model.checkpoint),
+                                                 data.game, data.feature_halves), half, 1500)
+        curves = [Curve(c, times[c], values[c]) for c in curve_classes]
+    labels_half = data.labels.for_half(half) if data.labels is not None else None
+    primary = shown[0] if shown else None
+    label_matched = (primary.label_matched[data.labels.half == half]
+                     if primary is not None and primary.label_matched is not None else None)
+    lanes = [Lane(s.name, s.events.for_half(half), None if s.matched is None else s.matched[s.events.half == half])
+             for s in shown]
+    figure = timeline_figure(half=half, half_duration_s=data.half_durations_s[half], classes=classes,
+                             labels=labels_half, label_matched=label_matched, lanes=lanes, curves=curves,
+                             primary_name=primary.name if primary else "")
+    now = float(st.session_state.get("_time_s", 0.0))
+    jump_ui(shown, data.labels, half, classes, now)
+    now = draw_timeline(data, half, figure, shown)
+    if video_player_timeline is not None:
+        panels.now_ui(now, shown, data.labels, half, curves)
+    panels.details_ui(data, shown, candidates, half, classes, tolerance, threshold, class_thresholds)
+
+    source_code = {sidebar.SOURCE_DEMO: "demo", sidebar.SOURCE_SOCCERNET: "soccernet",
+                   sidebar.SOURCE_UPLOAD: "upload"}[st.session_state.get("source", sidebar.SOURCE_DEMO)]
+    url = {"src": source_code, "half": str(half), "thr": f"{threshold:.2f}", "nms": f"{nms:g}", "tol": str(tolerance)}
+    if source_code == "soccernet":
+        url.update(split=st.session_state.get("sn_split", "test"), game=data.game.name)
+    if class_thresholds:
+        url["cls"] = encode_class_thresholds(class_thresholds)
+    mirror_to_url(url)
+
+
+if __name__ == "__main__":
+    main()

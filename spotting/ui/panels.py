@@ -1,0 +1,201 @@
+"""Panels under the timeline: counts, "now", event table, metrics and exports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from spotting.results import results_dict
+from spotting.soccernet import CLASSES, NUM_CLASSES, Annotations
+from spotting.ui.events import SourceEvents, events_csv, events_table, threshold_array
+from spotting.ui.figures import Curve, clock, pr_curve_figure
+from spotting.ui.sources import GameData
+
+NEAR_S = 10.0
+
+
+def request_seek(seconds: float) -> None:
+    """Ask the player to seek (a new counter makes the component act even on the same time twice)."""
+    counter = st.session_state.get("_seek", (0, 0.0))[0] + 1
+    st.session_state["_seek"] = (counter, float(seconds))
+    st.session_state["_time_s"] = float(seconds)
+
+
+def summary_ui(data: GameData, shown: Sequence[SourceEvents], half: int) -> None:
+    """One line of counts for the half: ground truth, and each source's events (with TP/FP when matched)."""
+    parts = []
+    if data.labels is not None:
+        parts.append(f"**{int((data.labels.half == half).sum())}** ground-truth events")
+    for source in shown:
+        in_half = source.events.half == half
+        text = f"**{source.name}**: {int(in_half.sum())} events"
+        if source.matched is not None:
+            tp = int((source.matched & in_half).sum())
+            text += f" ({tp} correct, {int(in_half.sum()) - tp} false alarms)"
+        parts.append(text)
+    if not shown:
+        parts.append("no predictions loaded — run a model or add a results file in the sidebar")
+    duration = data.half_durations_s[half]
+    st.caption(f"{data.title} · half {half} · {clock(duration)} long · " + " · ".join(parts))
+
+
+def now_ui(now_s: float, shown: Sequence[SourceEvents], labels: Annotations | None, half: int,
+           curves: Sequence[Curve]) -> None:
+    """Events within ±10 s of the playhead and the shown curves' values there."""
+    nearby = []
+    for name, events in [("ground truth", labels)] * (labels is not None) + [(s.name, s.events) for s in shown]:
+        seconds = events.position_ms / 1000.0
+        near = (events.half == half) & (np.abs(seconds - now_s) <= NEAR_S)
+        for i in np.flatnonzero(near):
+            conf = "" if name == "ground truth" else f" {events.confidence[i]:.2f}"
+            nearby.append(f"{CLASSES[events.class_index[i]]} at {clock(seconds[i])} ({name}{conf})")
+    values = [f"{CLASSES[c.class_index]} {np.interp(now_s, c.times_s, c.values):.2f}" for c in curves]
+    text = f"**Now {clock(now_s)}** — " + ("; ".join(nearby) if nearby else "no event within ±10 s")
+    if values:
+        text += " · curves: " + ", ".join(values)
+    st.caption(text)
+
+
+def details_ui(data: GameData, shown: Sequence[SourceEvents], candidates: Sequence[tuple[str, Annotations]],
+               half: int, classes: Sequence[int], tolerance: int, threshold: float,
+               class_thresholds: dict[int, float]) -> None:
+    events_tab, metrics_tab, export_tab = st.tabs(["Events", "Metrics", "Export"])
+    with events_tab:
+        table_ui(data, shown, half, classes)
+    with metrics_tab:
+        metrics_ui(data, shown, tolerance, threshold_array(threshold, class_thresholds))
+    with export_tab:
+        export_ui(data, shown)
+
+
+def table_ui(data: GameData, shown: Sequence[SourceEvents], half: int, classes: Sequence[int]) -> None:
+    include_labels = data.labels is not None and st.toggle("Include ground truth rows", key="table_labels")
+    table = events_table(shown, data.labels, half, classes, include_labels=include_labels)
+    st.caption(f"{len(table)} events in half {half} (classes on the timeline). Click a row to jump there; "
+               "click a header to sort.")
+    selection = st.dataframe(
+        table, key=f"events-{half}", on_select="rerun", selection_mode="single-row", hide_index=True,
+        width="stretch", height=min(420, 38 + 35 * max(len(table), 1)),
+        column_order=["time", "class", "source", "confidence", "status"],
+        column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0,
+                                                                     format="%.2f"),
+                       "time": st.column_config.TextColumn("time", width="small")})
+    rows = selection.selection.rows if selection is not None else []
+    previous = st.session_state.get("_table_row")
+    if rows and (half, rows[0]) != previous and rows[0] < len(table):
+        st.session_state["_table_row"] = (half, rows[0])
+        request_seek(float(table["seconds"].iloc[rows[0]]))
+        st.rerun()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _game_figures(labels: Annotations, events: Annotations, tolerance_s: float, thresholds: tuple[float, ...]):
+    from spotting.metrics import game_figures
+
+    return game_figures(labels, events, tolerance_s=tolerance_s, threshold=np.asarray(thresholds))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _average_map(labels: Annotations, events: Annotations, metric: str) -> float:
+    from spotting.metrics import average_map
+
+    return float(average_map([labels], [events], metric=metric).a_mAP)
+
+
+def metrics_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, thresholds: np.ndarray) -> None:
+    if data.labels is None:
+        st.info("This game has no Labels-v2.json: metrics need ground truth.")
+        return
+    if not shown:
+        st.info("Load predictions (sidebar) to see metrics.")
+        return
+    try:
+        import spotting.metrics  # noqa: F401
+    except ImportError:
+        st.info("Metrics (spotting/metrics.py) are not available in this install yet.")
+        return
+    key = tuple(float(t) for t in thresholds)
+    rows, per_source = [], {}
+    for source in shown:
+        figures = _game_figures(data.labels, source.events, float(tolerance), key)
+        per_source[source.name] = figures
+        totals = _totals(figures)
+        rows.append({"source": source.name, "Average-mAP loose": _average_map(data.labels, source.events, "loose"),
+                     "Average-mAP tight": _average_map(data.labels, source.events, "tight"),
+                     f"mAP @ δ={tolerance}s": float(np.mean(np.asarray(figures.ap))), **totals})
+    st.caption("Computed on the events shown (after thresholds and NMS), over both halves of this game — "
+               "the same events the Export tab writes.")
+    percent = st.column_config.NumberColumn(format="%.3f")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={c: percent for c in ("Average-mAP loose", "Average-mAP tight",
+                                                     f"mAP @ δ={tolerance}s", "precision", "recall")})
+    left, right = st.columns([3, 2])
+    with left:
+        name = st.selectbox("Per class, for", list(per_source), key="metrics_source") if len(per_source) > 1 \
+            else next(iter(per_source))
+        st.dataframe(_per_class(per_source[name], data.labels), hide_index=True, width="stretch",
+                     height=38 + 35 * NUM_CLASSES,
+                     column_config={"AP": st.column_config.ProgressColumn(f"AP @ δ={tolerance}s", min_value=0.0,
+                                                                         max_value=1.0, format="%.2f")})
+    with right:
+        options = ["All classes"] + list(CLASSES)
+        picked = st.selectbox("PR curve of", options, key="pr_class")
+        class_index = None if picked == "All classes" else CLASSES.index(picked)
+        curves, points = [], []
+        for source_name, figures in per_source.items():
+            precision, recall = _pr(figures, class_index)
+            curves.append((source_name, recall, precision))
+            totals = _totals(figures) if class_index is None else _class_row(figures, class_index)
+            points.append((source_name, totals["recall"], totals["precision"]))
+        st.plotly_chart(pr_curve_figure(curves, f"{picked} — δ = {tolerance} s", points), width="stretch",
+                        config={"displaylogo": False})
+
+
+def _pr(figures, class_index: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(precision, recall)`` from ``GameFigures.pr_curve`` (an object with fields or a tuple)."""
+    curve = figures.pr_curve(class_index)
+    if hasattr(curve, "precision"):
+        return np.asarray(curve.precision, float), np.asarray(curve.recall, float)
+    precision, recall = curve[0], curve[1]
+    return np.asarray(precision, float), np.asarray(recall, float)
+
+
+def _class_row(figures, c: int) -> dict:
+    tp, fp, fn = int(figures.tp[c]), int(figures.fp[c]), int(figures.fn[c])
+    return {"precision": tp / (tp + fp) if tp + fp else 0.0, "recall": tp / (tp + fn) if tp + fn else 0.0,
+            "TP": tp, "FP": fp, "FN": fn}
+
+
+def _totals(figures) -> dict:
+    tp, fp, fn = int(np.sum(figures.tp)), int(np.sum(figures.fp)), int(np.sum(figures.fn))
+    return {"precision": tp / (tp + fp) if tp + fp else 0.0, "recall": tp / (tp + fn) if tp + fn else 0.0,
+            "TP": tp, "FP": fp, "FN": fn}
+
+
+def _per_class(figures, labels: Annotations) -> pd.DataFrame:
+    counts = np.bincount(labels.class_index, minlength=NUM_CLASSES)
+    rows = [{"class": CLASSES[c], "AP": float(figures.ap[c]), **_class_row(figures, c), "GT": int(counts[c])}
+            for c in range(NUM_CLASSES)]
+    return pd.DataFrame(rows)
+
+
+def export_ui(data: GameData, shown: Sequence[SourceEvents]) -> None:
+    if not shown:
+        st.info("Nothing to export: load predictions first.")
+        return
+    st.caption("The events shown, after thresholds and NMS: `results_spotting.json` in the official format "
+               "(readable by SoccerNet's evaluator), or one CSV with every source.")
+    columns = st.columns(min(len(shown), 3) + 1)
+    url_local = data.game.name if data.game.name not in ("demo", "uploaded game") else ""
+    for column, source in zip(columns, shown):
+        column.download_button(
+            f"{source.name} · results_spotting.json ({len(source.events)})",
+            data=lambda s=source: json.dumps(results_dict(s.events, url_local), indent=1),
+            file_name="results_spotting.json", mime="application/json", on_click="ignore",
+            key=f"export-json-{source.name}", width="stretch")
+    columns[-1].download_button("All sources · events.csv", data=lambda: events_csv(shown), file_name="events.csv",
+                                mime="text/csv", on_click="ignore", key="export-csv", width="stretch")
