@@ -1,0 +1,575 @@
+// Video + timeline player for Action Spotting Studio (a Streamlit components.v2 module).
+//
+// Streamlit calls the default export again, with the SAME parentElement, whenever `data` changes
+// (a threshold moved → a new figure). So the DOM, the <video> and the listeners are built once
+// and kept on the root element; later calls only update the figure in place (Plotly.react) and
+// set video.src when the URL really changes. Rebuilding would restart playback at 0.
+
+const ROOT_CLASS = "asp-root";
+// Icons as inline SVG: the page's fonts need not have media-control glyphs.
+const svg = (path) => `<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><path fill="currentColor" d="${path}"/></svg>`;
+const ICONS = {
+  play: svg("M8 5v14l11-7z"),
+  pause: svg("M6 5h4v14H6zm8 0h4v14h-4z"),
+  prev: svg("M6 6h2v12H6zm3.5 6 8.5 6V6z"),
+  next: svg("M16 6h2v12h-2zM6 18l8.5-6L6 6z"),
+};
+const REPORT_INTERVAL_MS = 1000; // time flows back to Python at most once a second while playing
+const SNAP_PX = 6; // a click this close to an event marker snaps to the event
+const SPEEDS = [0.25, 0.5, 1, 1.5, 2, 4];
+const SHORTCUTS = [
+  ["Space", "play / pause"],
+  ["← / →", "back / forward 5 s"],
+  ["Shift + ← / →", "back / forward 30 s"],
+  [", / .", "step 0.5 s (one feature frame)"],
+  ["n / p", "next / previous event"],
+  ["[ / ]", "slower / faster"],
+  ["Click the timeline", "seek there (markers snap to their event)"],
+  ["?", "show / hide this help"],
+];
+// Where a player resumes after a remount (same tab): key + video → seconds.
+const resumeTimes = (window.__aspResumeTimes = window.__aspResumeTimes || new Map());
+const seenSeeks = (window.__aspSeenSeeks = window.__aspSeenSeeks || new Map());
+
+export default function (component) {
+  const { data, parentElement } = component;
+  let root = parentElement.querySelector(`.${ROOT_CLASS}`);
+  if (!root) root = buildPlayer(parentElement);
+  const player = root.__player;
+  player.component = component; // listeners always talk to the latest Streamlit callbacks
+  player.gen += 1;
+  update(player, data || {});
+  const gen = player.gen;
+  return () => {
+    // Streamlit may call this for a superseded call while the DOM lives on; tear down only when
+    // the element really left the page.
+    setTimeout(() => {
+      if (player.gen === gen && !root.isConnected) teardown(player);
+    }, 200);
+  };
+}
+
+// ---------------------------------------------------------------- building (once per mount)
+
+function el(tag, cls, attrs = {}, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function buildPlayer(parent) {
+  const root = el("div", ROOT_CLASS, { "data-testid": "studio-player", tabindex: "-1" });
+  const stage = el("div", "asp-stage");
+  const video = el("video", "asp-video", { preload: "auto", playsinline: "" });
+  video.muted = false;
+  const novideo = el("div", "asp-novideo");
+  const help = el("div", "asp-help", { hidden: "" });
+  help.append(el("div", "asp-help-title", {}, "Keyboard shortcuts"));
+  const table = el("dl", "asp-help-list");
+  for (const [keys, what] of SHORTCUTS) table.append(el("dt", "", {}, keys), el("dd", "", {}, what));
+  help.append(table, el("div", "asp-help-foot", {}, "Press ? or Esc to close"));
+  stage.append(video, novideo, help);
+
+  const controls = el("div", "asp-controls");
+  const button = (cls, label, title, icon) => {
+    const b = el("button", `asp-btn ${cls}`, { type: "button", title, "aria-label": title }, icon ? undefined : label);
+    if (icon) b.innerHTML = icon;
+    return b;
+  };
+  const prev = button("asp-prev", "", "Previous event (p)", ICONS.prev);
+  const back = button("asp-back", "−5s", "Back 5 s (←)");
+  const play = button("asp-play", "", "Play / pause (space)", ICONS.play);
+  const fwd = button("asp-fwd", "+5s", "Forward 5 s (→)");
+  const next = button("asp-next", "", "Next event (n)", ICONS.next);
+  const time = el("span", "asp-time", {}, "0:00.0 / 0:00");
+  const eventInfo = el("span", "asp-event-info");
+  const spacer = el("span", "asp-spacer");
+  const speed = el("select", "asp-speed", { title: "Playback speed", "aria-label": "Playback speed" });
+  for (const s of SPEEDS) {
+    const option = el("option", "", { value: String(s) }, `${s}×`);
+    if (s === 1) option.selected = true;
+    speed.append(option);
+  }
+  const helpButton = button("asp-help-btn", "?", "Keyboard shortcuts (?)");
+  controls.append(prev, back, play, fwd, next, time, eventInfo, spacer, speed, helpButton);
+
+  const notice = el("div", "asp-notice", { hidden: "" });
+  const plotWrap = el("div", "asp-plot-wrap");
+  const plot = el("div", "asp-plot");
+  const cursor = el("div", "asp-cursor", { hidden: "" });
+  const cursorLabel = el("div", "asp-cursor-label");
+  cursor.append(cursorLabel);
+  const loading = el("div", "asp-loading", {}, "Loading timeline…");
+  plotWrap.append(plot, cursor, loading);
+  root.append(stage, controls, notice, plotWrap);
+  parent.append(root);
+
+  const player = {
+    root, stage, video, novideo, help, play, time, eventInfo, speed, notice, plot, cursor, cursorLabel, loading,
+    component: null, gen: 0, data: {}, src: null, hasVideo: false, figureJson: null,
+    events: [], duration: 0, key: "", rafId: 0, lastReport: { t: -1, paused: null, at: 0 },
+    // Clock used when there is no video: time set by clicks and keys, optional "virtual" playback.
+    virtual: { t: 0, playing: false, since: 0 }, pendingClick: null, listeners: [],
+  };
+  root.__player = player;
+
+  const on = (target, type, fn, opts) => {
+    target.addEventListener(type, fn, opts);
+    player.listeners.push([target, type, fn, opts]);
+  };
+  on(play, "click", () => togglePlay(player));
+  on(back, "click", () => seekBy(player, -5));
+  on(fwd, "click", () => seekBy(player, 5));
+  on(next, "click", () => jumpEvent(player, +1));
+  on(prev, "click", () => jumpEvent(player, -1));
+  on(helpButton, "click", () => toggleHelp(player));
+  on(help, "click", () => toggleHelp(player, false));
+  on(speed, "change", () => setRate(player, Number(speed.value)));
+  on(video, "click", () => togglePlay(player));
+  on(root, "pointerdown", () => { window.__aspActivePlayer = player; }, true);
+  for (const type of ["play", "pause", "ended"]) on(video, type, () => { refreshButtons(player); report(player, true); });
+  on(video, "seeked", () => { drawCursor(player); report(player, true); });
+  on(video, "loadedmetadata", () => onMetadata(player));
+  on(video, "error", () => showNotice(player, `The video could not be played (${videoError(video)}); the timeline still works.`));
+  on(document, "keydown", (e) => onKey(player, e));
+  // Clicks anywhere in the plot area seek; plotly's own click (on a marker or curve) gives the
+  // exact x, so a bare pointer-up waits a moment for it before using the pixel position.
+  on(plot, "pointerdown", (e) => onPointerDown(player, e), true);
+  on(window, "pointerup", (e) => onPointerUp(player, e), true);
+  const resize = new ResizeObserver(() => {
+    if (window.Plotly && player.plot._fullLayout) window.Plotly.Plots.resize(player.plot).then(() => drawCursor(player));
+  });
+  resize.observe(plotWrap);
+  player.resizeObserver = resize;
+  player.rafId = requestAnimationFrame(() => tick(player));
+  return root;
+}
+
+function teardown(player) {
+  cancelAnimationFrame(player.rafId);
+  player.resizeObserver?.disconnect();
+  for (const [target, type, fn, opts] of player.listeners) target.removeEventListener(type, fn, opts);
+  rememberTime(player);
+  player.video.pause();
+  player.video.removeAttribute("src"); // frees the HTTP connection
+  player.video.load();
+  if (window.Plotly) window.Plotly.purge(player.plot);
+}
+
+// ---------------------------------------------------------------- updating (every call)
+
+function update(player, data) {
+  player.data = data;
+  player.key = String(data.key || "");
+  player.duration = Number(data.half_duration_s) || 0;
+  player.root.dataset.halfDuration = String(player.duration);
+  player.events = (data.event_times_s || []).map(Number).filter(Number.isFinite).sort((a, b) => a - b);
+  const height = Math.max(240, Number(data.height_px) || 720);
+  player.root.style.setProperty("--asp-height", `${height}px`);
+
+  const url = data.video_url || null;
+  if (url !== player.src) setSource(player, url, Number(data.start_time_s) || 0);
+  showNotice(player, data.notice || null);
+
+  const seek = data.seek_request;
+  if (Array.isArray(seek) && seek.length === 2) {
+    const id = `${player.key}`;
+    if (seenSeeks.get(id) !== seek[0]) {
+      seenSeeks.set(id, seek[0]);
+      seekTo(player, Number(seek[1]));
+    }
+  }
+  renderFigure(player, data.figure_json, data.plotly_url);
+  refreshButtons(player);
+}
+
+function setSource(player, url, startTime) {
+  rememberTime(player);
+  player.src = url;
+  player.hasVideo = Boolean(url);
+  player.root.classList.toggle("asp-no-video", !url);
+  const resume = resumeTimes.get(`${player.key}|${url}`);
+  player.startAt = resume !== undefined ? resume : startTime;
+  if (url) {
+    player.video.src = url;
+    player.video.playbackRate = Number(player.speed.value);
+    player.novideo.textContent = "";
+  } else {
+    player.video.removeAttribute("src");
+    player.video.load();
+    player.virtual = { t: player.startAt, playing: false, since: 0 };
+    player.novideo.textContent = "No video for this half — click the timeline to move the cursor.";
+  }
+}
+
+function onMetadata(player) {
+  const t = clamp(player.startAt || 0, 0, player.video.duration || Infinity);
+  if (t > 0) player.video.currentTime = t;
+  player.video.playbackRate = Number(player.speed.value);
+  refreshButtons(player);
+  drawCursor(player);
+}
+
+function showNotice(player, text) {
+  player.notice.hidden = !text;
+  player.notice.textContent = text || "";
+}
+
+function loadPlotly(url) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__aspPlotlyPromise) {
+    window.__aspPlotlyPromise = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = url;
+      script.async = true;
+      script.onload = () => (window.Plotly ? resolve(window.Plotly) : reject(new Error("no window.Plotly")));
+      script.onerror = () => {
+        window.__aspPlotlyPromise = null;
+        reject(new Error(`could not load ${url}`));
+      };
+      document.head.append(script);
+    });
+  }
+  return window.__aspPlotlyPromise;
+}
+
+function renderFigure(player, figureJson, plotlyUrl) {
+  if (!figureJson || figureJson === player.figureJson) return;
+  player.figureJson = figureJson;
+  loadPlotly(plotlyUrl || "/studio/assets/plotly.min.js").then(
+    (Plotly) => {
+      if (player.figureJson !== figureJson) return; // a newer figure arrived meanwhile
+      const figure = JSON.parse(themeColors(figureJson, player.root));
+      const layout = Object.assign({}, figure.layout || {});
+      layout.autosize = true;
+      delete layout.width;
+      layout.height = player.plot.clientHeight || undefined;
+      if (layout.uirevision === undefined) layout.uirevision = "asp-player"; // keep the user's zoom across updates
+      const config = Object.assign({ displaylogo: false, responsive: true, doubleClick: "reset",
+        modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] }, figure.config || {});
+      const first = !player.plot._fullLayout;
+      return Plotly.react(player.plot, figure.data || [], layout, config).then(() => {
+        player.loading.hidden = true;
+        if (first) {
+          player.plot.on("plotly_click", (ev) => onPlotlyClick(player, ev));
+          player.plot.on("plotly_relayout", () => drawCursor(player));
+          player.plot.on("plotly_afterplot", () => drawCursor(player));
+        }
+        drawCursor(player);
+      });
+    },
+  ).catch((error) => {
+    player.loading.hidden = false;
+    player.loading.textContent = `The timeline could not be drawn (${error.message}). Start the app with "streamlit run app.py".`;
+  });
+}
+
+// Figures built while Streamlit runs get its "streamlit" plotly template, whose colours are
+// placeholders (#000001 …) that st.plotly_chart swaps for the theme's; do the same here.
+function themeColors(json, node) {
+  if (!json.includes("#0000")) return json;
+  const style = getComputedStyle(node);
+  const read = (name) => style.getPropertyValue(name).trim();
+  const list = (name, fallback) => {
+    const values = read(name).split(",").map((v) => v.trim()).filter(Boolean);
+    return values.length >= 10 ? values : fallback;
+  };
+  const categorical = list("--st-chart-categorical-colors",
+    ["#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1", "#ff8700", "#ffd16a", "#6d3fc0", "#d5dae5"]);
+  const sequential = list("--st-chart-sequential-colors",
+    ["#e4f5ff", "#c7ebff", "#a6dcff", "#83c9ff", "#60b4ff", "#3d9df3", "#1c83e1", "#0068c9", "#0054a3", "#004280"]);
+  const diverging = list("--st-chart-diverging-colors",
+    ["#7d353b", "#bd4043", "#ff4b4b", "#ff8c8c", "#ffc7c7", "#a6dcff", "#60b4ff", "#1c83e1", "#0054a3", "#004280"]);
+  const text = read("--st-text-color") || "#31333f";
+  const background = read("--st-background-color") || "#ffffff";
+  const colours = new Map();
+  for (let i = 0; i < 10; i++) {
+    colours.set(i + 1, categorical[i]);
+    colours.set(i + 11, sequential[i]);
+    colours.set(i + 21, diverging[i]);
+  }
+  const probe = document.createElement("canvas").getContext("2d");
+  const solid = (css) => { probe.fillStyle = "#000"; probe.fillStyle = css; return probe.fillStyle; };
+  const faded = (alpha) => {
+    const hex = solid(text); // "#rrggbb" for an opaque colour
+    if (!/^#[0-9a-f]{6}$/i.test(hex)) return `rgba(49, 51, 63, ${alpha / 100})`;
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    return `rgba(${r}, ${g}, ${b}, ${alpha / 100})`;
+  };
+  [[32, "#29b09d"], [33, "#ff2b2b"], [34, "#0068c9"], [35, "#b2b5be"], [36, text], [37, text],
+   [38, background], [39, faded(10)], [40, faded(18)]].forEach(([i, c]) => colours.set(i, c));
+  return json.replace(/#0000([0-4][0-9])/g, (match, digits) => {
+    const colour = colours.get(Number(digits));
+    return colour ? solid(colour) : match;
+  });
+}
+
+// ---------------------------------------------------------------- the clock
+
+function currentTime(player) {
+  if (player.hasVideo) return player.video.currentTime || 0;
+  const v = player.virtual;
+  if (!v.playing) return v.t;
+  const t = v.t + ((performance.now() - v.since) / 1000) * Number(player.speed.value);
+  if (t >= player.duration) {
+    player.virtual = { t: player.duration, playing: false, since: 0 };
+    refreshButtons(player);
+    report(player, true);
+    return player.duration;
+  }
+  return t;
+}
+
+function isPaused(player) {
+  return player.hasVideo ? player.video.paused : !player.virtual.playing;
+}
+
+function totalTime(player) {
+  const d = player.video.duration;
+  return player.hasVideo && Number.isFinite(d) && d > 0 ? d : player.duration;
+}
+
+function seekTo(player, t) {
+  if (!Number.isFinite(t)) return;
+  t = clamp(t, 0, totalTime(player) || Infinity);
+  if (player.hasVideo) {
+    if (player.video.readyState >= 1) player.video.currentTime = t;
+    else player.startAt = t; // metadata not loaded yet: apply when it is
+  } else {
+    player.virtual = { t, playing: player.virtual.playing, since: performance.now() };
+    report(player, true);
+  }
+  drawCursor(player, t);
+}
+
+function seekBy(player, dt) {
+  seekTo(player, currentTime(player) + dt);
+}
+
+function togglePlay(player) {
+  if (player.hasVideo) {
+    if (player.video.paused) player.video.play().catch(() => {});
+    else player.video.pause();
+  } else {
+    const t = currentTime(player);
+    const playing = !player.virtual.playing && t < player.duration;
+    player.virtual = { t, playing, since: performance.now() };
+    refreshButtons(player);
+    report(player, true);
+  }
+}
+
+function setRate(player, rate) {
+  if (!player.hasVideo) player.virtual = { t: currentTime(player), playing: player.virtual.playing, since: performance.now() };
+  player.speed.value = String(rate);
+  player.video.playbackRate = rate;
+}
+
+function jumpEvent(player, direction) {
+  const t = currentTime(player);
+  const events = player.events;
+  let target;
+  if (direction > 0) target = events.find((e) => e > t + 0.25);
+  else for (let i = events.length - 1; i >= 0; i--) if (events[i] < t - 0.75) { target = events[i]; break; }
+  if (target !== undefined) seekTo(player, target);
+}
+
+function rememberTime(player) {
+  if (player.src !== null || !player.hasVideo) resumeTimes.set(`${player.key}|${player.src}`, currentTime(player));
+}
+
+// Time back to Python: on pause / seek / end at once, while playing at most once a second.
+function report(player, force) {
+  const setStateValue = player.component?.setStateValue;
+  if (!setStateValue) return;
+  const t = Math.round(currentTime(player) * 1000) / 1000;
+  const paused = isPaused(player);
+  const last = player.lastReport;
+  const now = performance.now();
+  if (!force && now - last.at < REPORT_INTERVAL_MS) return;
+  if (last.t === t && last.paused === paused) return;
+  player.lastReport = { t, paused, at: now };
+  rememberTime(player);
+  setStateValue("playback", { current_time_s: t, paused });
+}
+
+function tick(player) {
+  player.rafId = requestAnimationFrame(() => tick(player));
+  const t = currentTime(player);
+  if (t !== player.lastDrawn) drawCursor(player, t);
+  if (!isPaused(player)) report(player, false);
+}
+
+// ---------------------------------------------------------------- drawing
+
+function formatTime(t, tenths) {
+  if (!Number.isFinite(t)) t = 0;
+  const m = Math.floor(t / 60);
+  const s = t - m * 60;
+  const ss = tenths ? s.toFixed(1).padStart(4, "0") : String(Math.floor(s)).padStart(2, "0");
+  return `${m}:${ss}`;
+}
+
+function drawCursor(player, t = currentTime(player)) {
+  player.lastDrawn = t;
+  player.root.dataset.currentTime = t.toFixed(3);
+  player.time.textContent = `${formatTime(t, true)} / ${formatTime(totalTime(player), false)}`;
+  const fl = player.plot._fullLayout;
+  const xa = fl && fl.xaxis;
+  if (!xa || !xa.range) {
+    player.cursor.hidden = true;
+    return;
+  }
+  const [lo, hi] = xa.range.map(Number);
+  if (t < Math.min(lo, hi) || t > Math.max(lo, hi)) {
+    player.cursor.hidden = true;
+    return;
+  }
+  const x = xa._offset + xa.l2p(t);
+  player.cursor.hidden = false;
+  player.cursor.style.transform = `translateX(${x.toFixed(1)}px)`;
+  player.cursor.style.top = `${fl._size.t}px`;
+  player.cursor.style.height = `${fl._size.h}px`;
+  player.cursor.dataset.x = x.toFixed(1);
+  player.cursorLabel.textContent = formatTime(t, false);
+  updateEventInfo(player, t);
+}
+
+function updateEventInfo(player, t) {
+  const events = player.events;
+  if (!events.length) {
+    player.eventInfo.textContent = "no events";
+    return;
+  }
+  let passed = 0;
+  while (passed < events.length && events[passed] <= t + 0.25) passed++;
+  player.eventInfo.textContent = `event ${passed} / ${events.length}`;
+}
+
+function refreshButtons(player) {
+  const paused = isPaused(player);
+  const icon = paused ? ICONS.play : ICONS.pause;
+  if (player.play.dataset.icon !== icon) {
+    player.play.innerHTML = icon;
+    player.play.dataset.icon = icon;
+  }
+  player.play.classList.toggle("asp-playing", !paused);
+  player.root.classList.toggle("asp-paused", paused);
+}
+
+function toggleHelp(player, show) {
+  const visible = show === undefined ? player.help.hidden : show;
+  player.help.hidden = !visible;
+}
+
+// ---------------------------------------------------------------- input
+
+function plotArea(player, event) {
+  const fl = player.plot._fullLayout;
+  const xa = fl && fl.xaxis;
+  if (!xa) return null;
+  const box = player.plot.getBoundingClientRect();
+  const px = event.clientX - box.left;
+  const py = event.clientY - box.top;
+  if (px < xa._offset || px > xa._offset + xa._length) return null;
+  if (py < fl._size.t || py > fl._size.t + fl._size.h) return null;
+  return { px, py, t: xa.p2l(px - xa._offset), xa };
+}
+
+function onPointerDown(player, event) {
+  if (event.button !== 0) return;
+  const area = plotArea(player, event);
+  player.pendingClick = area ? { x: event.clientX, y: event.clientY, area } : null;
+}
+
+function onPointerUp(player, event) {
+  const down = player.pendingClick;
+  player.pendingClick = null;
+  if (!down || Math.hypot(event.clientX - down.x, event.clientY - down.y) > 4) return; // a drag: zoom/pan
+  clearTimeout(player.clickTimer);
+  player.plotlyClicked = false;
+  player.clickTimer = setTimeout(() => {
+    if (player.plotlyClicked) return;
+    seekTo(player, snapToEvent(player, down.area));
+  }, 60);
+}
+
+function snapToEvent(player, area) {
+  const { t, xa, px } = area;
+  let best = t;
+  let bestPx = SNAP_PX;
+  for (const e of player.events) {
+    const d = Math.abs(xa._offset + xa.l2p(e) - px);
+    if (d < bestPx) { bestPx = d; best = e; }
+  }
+  return best;
+}
+
+function onPlotlyClick(player, event) {
+  const points = (event && event.points) || [];
+  if (!points.length) return;
+  // Prefer an event marker over a curve sample at the same place.
+  const isMarker = (p) => {
+    const mode = (p.data && p.data.mode) || "";
+    return mode.includes("markers") && !mode.includes("lines");
+  };
+  const point = points.find(isMarker) || points[0];
+  const x = Number(point.x);
+  if (!Number.isFinite(x)) return;
+  player.plotlyClicked = true;
+  clearTimeout(player.clickTimer);
+  seekTo(player, x);
+}
+
+function isTyping(event) {
+  const target = event.composedPath ? event.composedPath()[0] : event.target;
+  if (!target || !target.closest) return false;
+  if (target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true'], [role='slider'], [role='combobox'], [role='listbox'], [role='spinbutton']")) return true;
+  // A focused button elsewhere on the page keeps its own Space / Enter.
+  return Boolean(target.closest("button")) && !target.closest(`.${ROOT_CLASS}`);
+}
+
+function onKey(player, event) {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+  if (!player.root.isConnected || isTyping(event)) return;
+  // With several players on a page, the one the user touched last takes the keys.
+  if (window.__aspActivePlayer && window.__aspActivePlayer !== player && window.__aspActivePlayer.root.isConnected) return;
+  const actions = {
+    " ": () => togglePlay(player),
+    ArrowLeft: () => seekBy(player, event.shiftKey ? -30 : -5),
+    ArrowRight: () => seekBy(player, event.shiftKey ? 30 : 5),
+    ",": () => seekBy(player, -0.5),
+    ".": () => seekBy(player, 0.5),
+    n: () => jumpEvent(player, +1),
+    N: () => jumpEvent(player, +1),
+    p: () => jumpEvent(player, -1),
+    P: () => jumpEvent(player, -1),
+    "[": () => stepRate(player, -1),
+    "]": () => stepRate(player, +1),
+    "?": () => toggleHelp(player),
+    Escape: () => toggleHelp(player, false),
+  };
+  const action = actions[event.key];
+  if (!action) return;
+  if (event.key === "Escape" && player.help.hidden) return;
+  event.preventDefault();
+  event.stopPropagation();
+  action();
+}
+
+function stepRate(player, direction) {
+  const i = SPEEDS.indexOf(Number(player.speed.value));
+  const next = SPEEDS[clamp((i < 0 ? 2 : i) + direction, 0, SPEEDS.length - 1)];
+  setRate(player, next);
+}
+
+function videoError(video) {
+  const codes = { 1: "aborted", 2: "network error", 3: "cannot decode", 4: "format not supported" };
+  return (video.error && codes[video.error.code]) || "unknown error";
+}
+
+function clamp(x, lo, hi) {
+  return Math.min(Math.max(x, lo), hi);
+}

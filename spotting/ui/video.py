@@ -1,0 +1,209 @@
+"""Video files for the player: find a half's video, make it playable in a browser, serve it seekable.
+
+- ``video_url_for(game, half)`` finds the half's file (``Game.video_path``: ``1_224p.mkv``,
+  ``1_720p.mkv``, ``.mp4``, the demo's ``.webm``), remuxes an ``.mkv`` to ``.mp4`` (``+faststart``;
+  H.264 stays H.264, other codecs are transcoded to H.264) once into a cache outside the user's
+  folder, registers the result in an allow-list and returns a URL on the app's own port.
+- ``video_routes()`` gives the Starlette route ``app.py`` mounts: it answers HTTP Range requests
+  (206) straight from disk with ``FileResponse`` — never the whole file in memory — and only for
+  files registered by ``video_url_for``. Any other name (``../../etc/passwd``, an absolute path, an
+  unknown token) is a 404.
+
+Why not Streamlit's own media endpoint: it reads the whole file into RAM (a 720p half is hundreds
+of MB), and static serving refuses files over 200 MiB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from spotting.errors import InputError
+from spotting.soccernet import Game
+
+VIDEO_ROUTE_PREFIX = "/studio/video/"
+CACHE_ENV = "STUDIO_CACHE_DIR"
+# Containers Chromium, Firefox and Safari play as they are (VP8/VP9 WebM, H.264 MP4).
+BROWSER_READY_SUFFIXES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm"}
+# Codecs that may go into an .mp4 untouched and still play in browsers; others are transcoded.
+MP4_VIDEO_CODECS = {"h264", "av1", "vp9"}
+MP4_AUDIO_CODECS = {"aac", "mp3"}
+MAX_REGISTERED_GAMES = 4  # a few browser sessions may look at different games at once
+
+Progress = Callable[[float, float], None]  # progress(done_seconds, total_seconds)
+
+_SECRET = secrets.token_bytes(16)  # tokens are unguessable and change with each server start
+_TOKEN_NAME = re.compile(r"([0-9a-f]{32})(\.(?:mp4|m4v|webm))")
+_lock = threading.Lock()
+_files: dict[str, Path] = {}  # token -> absolute path of a servable file
+_games: OrderedDict[str, set[str]] = OrderedDict()  # game key -> its tokens, least recently used first
+_conversion_locks: dict[Path, threading.Lock] = {}
+
+
+def cache_dir() -> Path:
+    """Where converted videos go: ``$STUDIO_CACHE_DIR`` or ``~/.cache/action-spotting-studio/videos``."""
+    root = os.environ.get(CACHE_ENV)
+    base = Path(root) if root else Path.home() / ".cache" / "action-spotting-studio"
+    return base / "videos"
+
+
+def _cache_path(source: Path) -> Path:
+    stat = source.stat()
+    key = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()
+    return cache_dir() / f"{source.stem}-{hashlib.sha1(key).hexdigest()[:16]}.mp4"
+
+
+def needs_conversion(path: str | Path) -> bool:
+    """True when ``path`` is not browser-ready and has no cached conversion yet (the app shows progress)."""
+    path = Path(path)
+    return path.suffix.lower() not in BROWSER_READY_SUFFIXES and not _cache_path(path).is_file()
+
+
+def playable_video(path: str | Path, progress: Progress | None = None) -> Path:
+    """A file browsers can play for ``path``: the file itself, or its cached ``.mp4`` conversion.
+
+    The conversion runs once per source file (keyed by path, size and mtime) and is written
+    atomically, so an interrupted run leaves no half-written cache entry.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "video file not found", "check the game folder")
+    if path.suffix.lower() in BROWSER_READY_SUFFIXES:
+        return path
+    target = _cache_path(path)
+    with _lock:
+        conversion_lock = _conversion_locks.setdefault(target, threading.Lock())
+    with conversion_lock:  # two sessions asking for the same half convert it once
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+            try:
+                _convert_to_mp4(path, partial, progress)
+                os.replace(partial, target)
+            finally:
+                partial.unlink(missing_ok=True)
+    return target
+
+
+def _convert_to_mp4(source: Path, target: Path, progress: Progress | None) -> None:
+    """Remux (or, for codecs an .mp4 cannot carry to browsers, transcode to H.264) ``source``."""
+    import av  # imported here: only needed when an .mkv is opened
+
+    try:
+        inp = av.open(str(source))
+    except av.FFmpegError as error:
+        raise InputError(source, f"not a readable video ({error})", "re-download the video") from None
+    with inp:
+        if not inp.streams.video:
+            raise InputError(source, "the file has no video stream", "re-download the video")
+        vin = inp.streams.video[0]
+        audio = [s for s in inp.streams.audio if s.codec_context.name in MP4_AUDIO_CODECS][:1]
+        remux = vin.codec_context.name in MP4_VIDEO_CODECS
+        total = float(inp.duration / 1e6) if inp.duration else 0.0
+        with av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+            if remux:
+                vout = out.add_stream_from_template(vin)
+            else:
+                vout = out.add_stream("libx264", rate=vin.average_rate or 25)
+                vout.width, vout.height, vout.pix_fmt = vin.width, vin.height, "yuv420p"
+                vout.options = {"preset": "veryfast", "crf": "23"}
+                vout.time_base = vin.time_base  # decoded frames keep their source timestamps
+            aout = out.add_stream_from_template(audio[0]) if audio else None
+            last_report = -1.0
+            for packet in inp.demux(vin, *audio):
+                if packet.size == 0:  # demuxer flush packets
+                    continue
+                if packet.stream.index == vin.index and not remux:
+                    for frame in packet.decode():
+                        out.mux(vout.encode(frame))
+                else:
+                    packet.stream = vout if packet.stream.index == vin.index else aout
+                    out.mux(packet)
+                if progress is not None and packet.pts is not None and packet.time_base is not None:
+                    done = float(packet.pts * packet.time_base)
+                    if done - last_report >= 5.0:  # a call every 5 s of video is plenty for a bar
+                        last_report = done
+                        progress(min(done, total), total)
+            if not remux:
+                out.mux(vout.encode(None))
+    if progress is not None:
+        progress(total, total)
+
+
+def _token(path: Path) -> str:
+    return hmac.new(_SECRET, str(path).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def register_video(path: str | Path, game_key: str) -> str:
+    """Allow ``path`` to be served and return its URL. Only the last few games' files stay allowed."""
+    path = Path(path).resolve()
+    suffix = path.suffix.lower()
+    if suffix not in BROWSER_READY_SUFFIXES:
+        raise ValueError(f"{path}: only {sorted(BROWSER_READY_SUFFIXES)} files are served")
+    token = _token(path)
+    with _lock:
+        _files[token] = path
+        _games.setdefault(game_key, set()).add(token)
+        _games.move_to_end(game_key)
+        while len(_games) > MAX_REGISTERED_GAMES:
+            _, dropped = _games.popitem(last=False)
+            for old in dropped - set().union(*_games.values()):
+                _files.pop(old, None)
+    return f"{VIDEO_ROUTE_PREFIX}{token}{suffix}"
+
+
+def registered_file(name: str) -> Path | None:
+    """The file behind a URL name ``<token>.<ext>``, or None when it is not (or no longer) allowed."""
+    match = _TOKEN_NAME.fullmatch(name)
+    if match is None:
+        return None
+    with _lock:
+        path = _files.get(match.group(1))
+    if path is None or path.suffix.lower() != match.group(2):
+        return None
+    return path
+
+
+def clear_registry() -> None:
+    """Forget every registered file (tests)."""
+    with _lock:
+        _files.clear()
+        _games.clear()
+
+
+def video_url_for(game: Game, half: int, progress: Progress | None = None) -> str | None:
+    """URL (relative, on the app's own port) of ``half``'s video of ``game``, or None without video.
+
+    An ``.mkv`` is converted to ``.mp4`` first (once, cached); ``progress(done_s, total_s)`` reports
+    that conversion. Raises :class:`InputError` when the video file is unreadable.
+    """
+    source = game.video_path(half)
+    if source is None:
+        return None
+    playable = playable_video(source, progress)
+    return register_video(playable, game_key=str(Path(game.directory).resolve()))
+
+
+async def serve_video(request: Request) -> Response:
+    """``GET /studio/video/<token>.<ext>``: a registered file with Range support (206), else 404."""
+    path = registered_file(request.path_params["name"])
+    if path is None or not path.is_file():
+        return PlainTextResponse("Not found", status_code=404)
+    return FileResponse(path, media_type=BROWSER_READY_SUFFIXES[path.suffix.lower()],
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+
+def video_routes() -> list[Route]:
+    """The routes ``app.py`` mounts beside Streamlit's own."""
+    return [Route(VIDEO_ROUTE_PREFIX + "{name}", serve_video, methods=["GET", "HEAD"])]
