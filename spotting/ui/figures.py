@@ -79,8 +79,13 @@ def decimate_curve(times_s: np.ndarray, values: np.ndarray, max_points: int = MA
     return times_s[index], values[index]
 
 
-def minute_ticks(half_duration_s: float, every_s: int = 300) -> tuple[list[float], list[str]]:
-    values = list(np.arange(0.0, half_duration_s + 1e-9, every_s))
+TICK_STEPS_S = (10, 15, 30, 60, 120, 300, 600, 900)
+
+
+def minute_ticks(half_duration_s: float, max_ticks: int = 12) -> tuple[list[float], list[str]]:
+    """Ticks at a round step (10 s … 15 min) giving at most ``max_ticks`` labels, as ``MM:SS``."""
+    step = next((s for s in TICK_STEPS_S if half_duration_s / s <= max_ticks), TICK_STEPS_S[-1])
+    values = [float(v) for v in np.arange(0.0, half_duration_s + 1e-9, step)]
     return values, [str(clock(v)) for v in values]
 
 
@@ -179,8 +184,12 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
             line=dict(width=1.3, color=CURVE_COLOR), fill="tozeroy", fillcolor="rgba(37, 99, 235, 0.12)",
             hovertemplate=f"<b>{CLASSES[curve.class_index]}</b> · %{{x:.1f}} s<br>score %{{y:.2f}}<extra></extra>"),
             row=row, col=1)
-        figure.update_yaxes(row=row, col=1, range=[0, 1.05], tickvals=[0, 0.5, 1], fixedrange=True,
-                            title_text=CLASSES[curve.class_index], title_font_size=11, title_standoff=4)
+        figure.update_yaxes(row=row, col=1, range=[0, 1.15], tickvals=[0, 1], fixedrange=True,
+                            tickfont_size=9, showgrid=False)
+        axis = "" if row == 1 else str(row)
+        figure.add_annotation(text=f"{CLASSES[curve.class_index]} — segmentation", xref=f"x{axis} domain",
+                              yref=f"y{axis} domain", x=0.005, y=1.0, xanchor="left", yanchor="top",
+                              showarrow=False, font=dict(size=11, color="#475569"))
 
     tick_values, tick_text = minute_ticks(half_duration_s)
     figure.update_xaxes(range=[0, half_duration_s], tickmode="array", tickvals=tick_values, ticktext=tick_text,

@@ -104,10 +104,10 @@ def model_candidates(choice: sidebar.ModelChoice, data: sources.GameData, nms: f
 
 
 def view_ui(data: sources.GameData, available_curves: bool) -> tuple[int, list[int], list[int]]:
-    columns = st.columns([1.1, 3.2, 3.2])
+    columns = st.columns([1.4, 3.2, 3.2])
     st.session_state.setdefault("half", 1)
-    half = columns[0].segmented_control("Half", HALVES, key="half", format_func=lambda h: f"{h}ᵗʰ" if h > 2 else
-                                        ("1st half" if h == 1 else "2nd half")) or 1
+    half = columns[0].segmented_control("Half", HALVES, key="half",
+                                        format_func=lambda h: "1st half" if h == 1 else "2nd half") or 1
     lanes = columns[1].multiselect("Classes on the timeline", CLASSES, key="lane_classes",
                                    placeholder="All 17 classes")
     classes = [CLASS_INDEX[n] for n in lanes] or list(range(NUM_CLASSES))
@@ -183,7 +183,7 @@ def main() -> None:
     restore_from_url()
     demo = sources.demo_assets()
     data, error = sidebar.game_ui(demo)
-    st.markdown("### ⚽ Action Spotting Studio")
+    st.markdown("### Action Spotting Studio")
     if error:
         st.error(error, icon="🚫")
     if data is None:

@@ -156,7 +156,10 @@ def _load(choices: PredictionChoices, name: str, loader) -> None:
 def _model_ui(demo: sources.DemoAssets, choices: PredictionChoices) -> ModelChoice | None:
     sidebar = st.sidebar
     modes = ([CKPT_DEMO] if demo.checkpoint else []) + [CKPT_PATH, CKPT_UPLOAD]
-    run = sidebar.toggle("Run a model on the features", value=bool(demo.checkpoint), key="run_model")
+    is_demo = st.session_state.get("source", SOURCE_DEMO) == SOURCE_DEMO
+    # On by default only for the demo: the demo model was trained on synthetic features, not on yours.
+    run = sidebar.toggle("Run a model on the features", value=is_demo and bool(demo.checkpoint),
+                         key="run_model" if is_demo else "run_model_game")
     if not run:
         return None
     mode = sidebar.radio("Checkpoint", modes, key="ckpt_mode", horizontal=True, label_visibility="collapsed")

@@ -1,0 +1,251 @@
+"""The Streamlit page under ``streamlit.testing.v1.AppTest`` on a small SoccerNet-style fixture.
+
+The fixture: one game (random 512-d features, 5 minutes per half, a Labels-v2.json), a saved
+``results_spotting.json`` under ``predictions/modelA/<game>/`` and, when the engine is installed, an
+untrained checkpoint standing in for the demo model (``STUDIO_DEMO_*`` point the page at it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from spotting.results import write_results
+from spotting.soccernet import CLASSES, Annotations, format_game_time
+
+PAGE = str(Path(__file__).resolve().parents[1] / "spotting" / "ui" / "page.py")
+GAME_NAME = "league/2020-2021/2020-01-01 - 20-00 Home 1 - 0 Away"
+FEATURES = "ResNET_TF2_PCA512.npy"
+FRAMES = 600  # 5 minutes at 2 fps
+
+
+@pytest.fixture(scope="module")
+def fixture_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("studio")
+    game = root / "soccernet" / GAME_NAME
+    game.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for half in (1, 2):
+        np.save(game / f"{half}_{FEATURES}", rng.standard_normal((FRAMES, 512)).astype(np.float32))
+    halves = np.array([1, 2] * 12)
+    positions = rng.integers(5_000, FRAMES * 500 - 5_000, size=24)
+    classes = rng.integers(0, 17, size=24)
+    annotations = [{"gameTime": format_game_time(h, p), "label": CLASSES[c], "position": str(p), "team": "home",
+                    "visibility": "visible" if i % 5 else "not shown"}
+                   for i, (h, p, c) in enumerate(zip(halves, positions, classes))]
+    (game / "Labels-v2.json").write_text(json.dumps({"annotations": annotations}))
+    # Predictions: one near each label (confidence rising 0.05 → 0.95) and three far from any.
+    predictions = Annotations.from_lists(
+        np.r_[halves, 1, 2, 1], np.r_[positions + 2_000, 60_000, 90_000, 200_000], np.r_[classes, 0, 3, 5],
+        np.ones(27, bool), [""] * 27, np.linspace(0.05, 0.95, 27))
+    write_results(root / "predictions" / "modelA" / GAME_NAME / "results_spotting.json", predictions, GAME_NAME)
+    write_results(root / "other" / "results_spotting.json", predictions.select(predictions.confidence > 0.5), GAME_NAME)
+    try:
+        import torch
+
+        from spotting.checkpoint import save_checkpoint
+        from spotting.model import CALF, ModelConfig
+    except ImportError:
+        return root
+    torch.manual_seed(0)
+    config = ModelConfig(chunk_seconds=60.0, receptive_field_seconds=20.0, attention_ff=64)
+    save_checkpoint(root / "model.pt", CALF(config), features=FEATURES)
+    return root
+
+
+@pytest.fixture()
+def app(fixture_root, monkeypatch) -> AppTest:
+    monkeypatch.setenv("STUDIO_DEMO_DIR", str(fixture_root / "soccernet" / GAME_NAME))
+    monkeypatch.setenv("STUDIO_DEMO_FEATURES", FEATURES)
+    if (fixture_root / "model.pt").is_file():
+        monkeypatch.setenv("STUDIO_DEMO_CHECKPOINT", str(fixture_root / "model.pt"))
+    else:
+        monkeypatch.delenv("STUDIO_DEMO_CHECKPOINT", raising=False)
+    monkeypatch.setenv("SOCCERNET_DIR", str(fixture_root / "soccernet"))
+    monkeypatch.delenv("SOCCERNET_PREDICTIONS_DIR", raising=False)
+    return AppTest.from_file(PAGE, default_timeout=60)
+
+
+def soccernet_game(app: AppTest) -> AppTest:
+    app.session_state["source"] = "SoccerNet folder"
+    app.session_state["sn_split"] = "all folders"
+    return app
+
+
+def run_clean(app: AppTest) -> AppTest:
+    app.run()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    return app
+
+
+def event_rows(app: AppTest):
+    """The event table (first dataframe of the page): predictions of the shown half."""
+    return app.dataframe[0].value
+
+
+def test_demo_game_loads_with_model_events(app, fixture_root):
+    if not (fixture_root / "model.pt").is_file():
+        pytest.skip("the model/inference modules are not installed")
+    app.session_state["threshold"] = 0.0
+    run_clean(app)
+    table = event_rows(app)
+    assert len(table) > 0 and set(table["source"]) == {"demo model"}
+    assert any("ran on" in c.value and "cpu" in c.value for c in app.sidebar.caption)
+    assert app.session_state["curve_classes"]  # curves of the strongest classes are preselected
+
+
+def test_threshold_change_changes_event_count_without_rerunning_the_model(app, fixture_root):
+    if not (fixture_root / "model.pt").is_file():
+        pytest.skip("the model/inference modules are not installed")
+    app.session_state["threshold"] = 0.0
+    run_clean(app)
+    table = event_rows(app)
+    low = len(table)
+    middle = round(float(table["confidence"].median()), 2) + 0.01  # an untrained model: confidences near 0.5
+    from spotting.ui import sources
+
+    calls = []
+    original = sources.load_model
+    sources.load_model = lambda *a: calls.append(a) or original(*a)
+    try:
+        app.slider(key="threshold").set_value(middle)
+        run_clean(app)
+    finally:
+        sources.load_model = original
+    high = len(event_rows(app))
+    assert 0 < high < low
+    assert calls == []  # scores came from the cache
+
+
+def test_saved_results_are_found_and_thresholds_filter_them(app):
+    soccernet_game(app)
+    app.session_state["threshold"] = 0.0
+    run_clean(app)
+    table = event_rows(app)
+    assert set(table["source"]) == {"modelA"}
+    assert len(table) == 14  # 12 first-half predictions near labels + 2 far ones
+    assert set(table["status"]) == {"✓ matched", "✗ false alarm"}
+    app.slider(key="threshold").set_value(0.5)
+    run_clean(app)
+    kept = event_rows(app)
+    assert 0 < len(kept) < len(table)
+    assert (kept["confidence"] >= 0.5).all()
+    assert app.query_params["thr"] == ["0.50"] or app.query_params["thr"] == "0.50"
+
+
+def test_per_class_override_only_affects_its_class(app):
+    soccernet_game(app)
+    app.session_state["threshold"] = 0.0
+    run_clean(app)
+    before = event_rows(app)
+    name = before["class"].value_counts().index[0]
+    app.session_state["override_classes"] = [name]
+    app.session_state[f"thr::{name}"] = 1.0
+    run_clean(app)
+    after = event_rows(app)
+    assert name not in set(after["class"])
+    assert len(after) == len(before) - int((before["class"] == name).sum())
+
+
+def test_results_path_adds_a_parallel_lane(app, fixture_root):
+    soccernet_game(app)
+    app.session_state["results_paths"] = str(fixture_root / "other" / "results_spotting.json")
+    run_clean(app)
+    assert set(event_rows(app)["source"]) == {"modelA", "other"}
+    metrics = next(d.value for d in app.dataframe if "Average-mAP loose" in d.value.columns)
+    assert list(metrics["source"]) == ["modelA", "other"]
+    assert ((metrics["Average-mAP loose"] >= 0) & (metrics["Average-mAP loose"] <= 1)).all()
+
+
+def test_uploaded_results_file_shows_its_events(app, fixture_root):
+    soccernet_game(app)
+    data = (fixture_root / "other" / "results_spotting.json").read_bytes()
+    run_clean(app)
+    app.file_uploader(key="results_uploads").set_value(("mine.json", data, "application/json"))
+    run_clean(app)
+    table = event_rows(app)
+    assert "mine" in set(table["source"])
+    assert (table.loc[table["source"] == "mine", "confidence"] > 0.5).all()
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"{not json", "malformed JSON"),
+    (b'{"predictions": [{"label": "Goal"}]}', "prediction 0 is malformed"),
+    (b'{"annotations": []}', "no 'predictions' list"),
+])
+def test_broken_results_upload_gives_an_error_naming_the_file(app, content, problem):
+    soccernet_game(app)
+    app.run()
+    app.file_uploader(key="results_uploads").set_value(("broken_results.json", content, "application/json"))
+    app.run()
+    assert not app.exception
+    messages = [e.value for e in app.error]
+    assert any("broken_results.json" in m and problem in m for m in messages), messages
+    assert set(event_rows(app)["source"]) == {"modelA"}  # the good source still shows
+
+
+def test_missing_results_path_and_bad_checkpoint_give_errors(app, fixture_root):
+    app.session_state["results_paths"] = str(fixture_root / "nowhere" / "results_spotting.json")
+    app.session_state["ckpt_mode"] = "Checkpoint path"
+    app.session_state["ckpt_path"] = str(fixture_root / "soccernet" / GAME_NAME / "Labels-v2.json")
+    app.session_state["run_model"] = True
+    app.run()
+    assert not app.exception
+    messages = " | ".join(e.value for e in app.error)
+    assert "nowhere/results_spotting.json: file not found" in messages
+    if (fixture_root / "model.pt").is_file():
+        assert "Labels-v2.json: not a readable PyTorch checkpoint" in messages
+
+
+def test_broken_feature_upload_names_the_file(app):
+    app.session_state["source"] = "Upload files"
+    app.run()
+    app.file_uploader(key="up_f1").set_value(("1_features.npy", b"not an npy file", "application/octet-stream"))
+    app.run()
+    assert not app.exception
+    assert any("1_features.npy" in e.value and "not a readable .npy" in e.value for e in app.error)
+
+
+def test_next_false_alarm_requests_a_seek(app):
+    soccernet_game(app)
+    app.session_state["threshold"] = 0.0
+    run_clean(app)
+    table = event_rows(app)
+    first_false_alarm = table.loc[table["status"] == "✗ false alarm", "seconds"].min()
+    next(b for b in app.button if b.label.startswith("Next false alarm")).click()
+    run_clean(app)
+    counter, seconds = app.session_state["_seek"]
+    assert counter == 1 and seconds == pytest.approx(first_false_alarm)
+
+
+def test_link_reopens_thresholds_and_half(app):
+    soccernet_game(app)
+    app.query_params["thr"] = "0.7"
+    app.query_params["half"] = "2"
+    app.query_params["cls"] = "Goal:0.25"
+    app.query_params["src"] = "soccernet"
+    run_clean(app)
+    assert app.slider(key="threshold").value == pytest.approx(0.7)
+    assert app.session_state["half"] == 2
+    assert app.session_state["thr::Goal"] == pytest.approx(0.25)
+    assert (event_rows(app)["confidence"] >= 0.25).all()
+
+
+def test_without_labels_the_metrics_panel_explains(app, fixture_root, tmp_path):
+    game = tmp_path / "soccernet" / "x" / "y" / "nolabels"
+    game.mkdir(parents=True)
+    np.save(game / f"1_{FEATURES}", np.zeros((100, 512), np.float32))
+    np.save(game / f"2_{FEATURES}", np.zeros((100, 512), np.float32))
+    app.session_state["source"] = "SoccerNet folder"
+    app.session_state["sn_root"] = str(tmp_path / "soccernet")
+    app.session_state["sn_split"] = "all folders"
+    app.session_state["run_model"] = False
+    app.session_state["results_paths"] = str(fixture_root / "other" / "results_spotting.json")
+    run_clean(app)
+    assert any("no Labels-v2.json" in i.value for i in app.info)
+    assert set(event_rows(app)["status"]) == {"—"}

@@ -1,0 +1,184 @@
+"""The page's pure parts: timeline/PR figures, curve decimation, event table, CSV, jumps, URL state."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spotting.soccernet import CLASS_INDEX, CLASSES, Annotations
+from spotting.ui.events import (SourceEvents, apply_thresholds, decode_class_thresholds, encode_class_thresholds,
+                                events_csv, events_table, next_time, threshold_array)
+from spotting.ui.figures import (FP_COLOR, FN_COLOR, TP_COLOR, Curve, Lane, clock, decimate_curve, figure_dict,
+                                 minute_ticks, pr_curve_figure, timeline_figure)
+
+GOAL, CORNER, FOUL = CLASS_INDEX["Goal"], CLASS_INDEX["Corner"], CLASS_INDEX["Foul"]
+
+
+def events(half, seconds, classes, confidence=None, visible=None) -> Annotations:
+    n = len(seconds)
+    return Annotations.from_lists(half if isinstance(half, list) else [half] * n,
+                                  (np.asarray(seconds, float) * 1000).astype(int), classes,
+                                  [True] * n if visible is None else visible, [""] * n,
+                                  [1.0] * n if confidence is None else confidence)
+
+
+def traces(figure, name_part: str):
+    return [t for t in figure.data if t.name and name_part in t.name]
+
+
+def test_clock_formats_scalars_and_arrays():
+    assert clock(0) == "00:00"
+    assert clock(61.9) == "01:01"
+    assert clock(-3) == "00:00"
+    assert list(clock(np.array([5.0, 2700.0]))) == ["00:05", "45:00"]
+    assert len(clock(np.zeros(0))) == 0
+
+
+def test_decimate_keeps_peaks_and_order():
+    rng = np.random.default_rng(1)
+    times = np.arange(5400) / 2.0
+    values = rng.random(5400) * 0.3
+    values[1234] = 0.97  # a single-frame peak must survive
+    values[4000] = 0.0
+    t, v = decimate_curve(times, values, max_points=600)
+    assert len(t) == len(v) <= 600
+    assert v.max() == pytest.approx(0.97) and 617.0 in t
+    assert v.min() == 0.0
+    assert np.all(np.diff(t) >= 0)
+    # every kept point is a real sample
+    assert np.allclose(values[(t * 2).astype(int)], v)
+
+
+def test_decimate_leaves_short_curves_alone():
+    t, v = decimate_curve(np.arange(10.0), np.linspace(0, 1, 10), max_points=100)
+    assert np.array_equal(v, np.linspace(0, 1, 10))
+
+
+def test_minute_ticks_are_round_and_cover_the_half():
+    values, text = minute_ticks(2700.0)
+    assert values[0] == 0 and values[-1] == 2700 and text[1] == "05:00"
+    assert len(values) <= 13
+    short_values, _ = minute_ticks(300.0)
+    assert short_values[1] == 30.0
+
+
+def test_timeline_lanes_follow_class_filter_and_order():
+    labels = events(1, [10, 20, 30], [GOAL, CORNER, FOUL])
+    lane = Lane("model", events(1, [11, 50], [GOAL, FOUL], [0.9, 0.2]))
+    figure = timeline_figure(half=1, half_duration_s=2700, classes=[FOUL, GOAL], labels=labels, lanes=[lane])
+    assert list(figure.layout.yaxis.ticktext) == ["Foul", "Goal"]  # lanes in the order asked, top first
+    drawn = {x for t in figure.data for x in t.x}
+    assert 20.0 not in drawn  # the Corner label is filtered out
+    assert {10.0, 30.0, 11.0, 50.0} <= drawn
+    assert figure.layout.xaxis.range == (0, 2700)
+
+
+def test_ground_truth_visible_and_unshown_are_styled_apart():
+    labels = events(1, [10, 20], [GOAL, GOAL], visible=[True, False])
+    figure = timeline_figure(half=1, half_duration_s=600, classes=[GOAL], labels=labels)
+    visible = traces(figure, "Ground truth")[0]
+    unshown = traces(figure, "not shown")[0]
+    assert list(visible.x) == [10.0] and list(unshown.x) == [20.0]
+    assert visible.marker.symbol != unshown.marker.symbol
+
+
+def test_predictions_sized_by_confidence_and_coloured_by_match():
+    labels = events(1, [10], [GOAL])
+    predictions = events(1, [11, 200, 300], [GOAL, GOAL, GOAL], [0.9, 0.3, 0.6])
+    lane = Lane("model", predictions, matched=np.array([True, False, False]))
+    figure = timeline_figure(half=1, half_duration_s=600, classes=[GOAL], labels=labels,
+                             label_matched=np.array([True]), lanes=[lane], primary_name="model")
+    correct, wrong = traces(figure, "correct")[0], traces(figure, "false alarm")[0]
+    assert correct.marker.color == TP_COLOR and list(correct.x) == [11.0]
+    assert wrong.marker.color == FP_COLOR and list(wrong.x) == [200.0, 300.0]
+    sizes = np.asarray(wrong.marker.size)
+    assert sizes[0] < sizes[1]  # 0.3 < 0.6 confidence → smaller marker
+    assert np.asarray(wrong.marker.opacity)[0] < np.asarray(wrong.marker.opacity)[1]
+    assert not traces(figure, "Missed")  # the only label was found
+
+
+def test_missed_labels_are_highlighted():
+    labels = events(1, [10, 100], [GOAL, GOAL])
+    figure = timeline_figure(half=1, half_duration_s=600, classes=[GOAL], labels=labels,
+                             label_matched=np.array([True, False]), lanes=[Lane("m", events(1, [11], [GOAL]))],
+                             primary_name="m")
+    missed = traces(figure, "Missed by m")[0]
+    assert list(missed.x) == [100.0] and missed.marker.color == FN_COLOR
+
+
+def test_sources_get_separate_sub_rows_of_a_lane():
+    first = Lane("a", events(1, [10], [GOAL]))
+    second = Lane("b", events(1, [10], [GOAL]))
+    figure = timeline_figure(half=1, half_duration_s=600, classes=[GOAL], lanes=[first, second])
+    ya, yb = traces(figure, "a")[0].y[0], traces(figure, "b")[0].y[0]
+    assert ya != yb and -0.5 < yb < ya < 0.5
+    assert traces(figure, "a")[0].marker.symbol != traces(figure, "b")[0].marker.symbol
+
+
+def test_curves_are_rows_sharing_the_time_axis():
+    curve = Curve(GOAL, np.arange(0, 600, 0.5), np.full(1200, 0.4))
+    figure = timeline_figure(half=2, half_duration_s=600, classes=[GOAL], curves=[curve, Curve(CORNER, curve.times_s,
+                                                                                               curve.values)])
+    anchors = {figure.layout.xaxis.matches, figure.layout.xaxis2.matches, figure.layout.xaxis3.matches}
+    assert anchors == {"x3", None}  # the upper rows follow the bottom axis: zoom/pan move all rows together
+    lines = [t for t in figure.data if t.mode == "lines"]
+    assert [t.name for t in lines] == ["Goal", "Corner"]
+    assert lines[0].yaxis == "y2" and lines[1].yaxis == "y3"
+    json.dumps(figure_dict(figure))  # plain JSON for the player component
+
+
+def test_pr_curve_figure_has_one_curve_per_source_and_operating_points():
+    figure = pr_curve_figure([("a", np.array([0, 0.5]), np.array([1, 0.8])), ("b", np.array([0.1]), np.array([0.5]))],
+                             "Goal", [("a", 0.5, 0.8)])
+    assert len(figure.data) == 3 and figure.data[2].x == (0.5,)
+
+
+def test_thresholds_per_class_override_the_global_one():
+    candidates = events(1, [1, 2, 3, 4], [GOAL, GOAL, CORNER, CORNER], [0.4, 0.8, 0.4, 0.8])
+    kept = apply_thresholds(candidates, 0.5, {CORNER: 0.3})
+    assert sorted(kept.position_ms.tolist()) == [2000, 3000, 4000]
+    assert threshold_array(0.5, {CORNER: 0.3})[CORNER] == 0.3
+
+
+def test_event_table_rows_status_and_filter():
+    labels = events([1, 1, 2], [10, 50, 10], [GOAL, GOAL, GOAL], visible=[True, False, True])
+    predictions = events([1, 1, 2], [11, 300, 12], [GOAL, FOUL, GOAL], [0.9, 0.4, 0.7])
+    source = SourceEvents("m", predictions, matched=np.array([True, False, True]),
+                          label_matched=np.array([True, False, True]))
+    table = events_table([source], labels, half=1, classes=[GOAL, FOUL])
+    assert list(table["time"]) == ["00:11", "05:00"]
+    assert list(table["status"]) == ["✓ matched", "✗ false alarm"]
+    only_goal = events_table([source], labels, half=1, classes=[GOAL], include_labels=True)
+    assert set(only_goal["class"]) == {"Goal"}
+    missed = only_goal[only_goal["source"] == "ground truth"]
+    assert list(missed["status"]) == ["found by m", "missed by m (not shown)"]
+    assert list(only_goal["seconds"]) == sorted(only_goal["seconds"])
+
+
+def test_events_csv_has_every_source_and_half():
+    a = SourceEvents("a", events([1, 2], [5, 6], [GOAL, CORNER], [0.5, 0.6]), matched=np.array([True, False]))
+    b = SourceEvents("b", events(1, [7], [FOUL], [0.7]))
+    table = pd.read_csv(io.BytesIO(events_csv([a, b])))
+    assert len(table) == 3 and set(table["source"]) == {"a", "b"}
+    assert table.loc[table["class"] == "Corner", "matched"].item() == "no"
+    assert table.loc[table["source"] == "b", "position_ms"].item() == 7000
+
+
+def test_next_time_skips_the_current_event_and_wraps():
+    times = np.array([30.0, 10.0, 20.0])
+    assert next_time(times, 0.0) == 10.0
+    assert next_time(times, 10.0) == 20.0  # standing on an event goes to the next one
+    assert next_time(times, 35.0) == 10.0  # wraps to the first
+    assert next_time(np.zeros(0), 3.0) is None
+
+
+def test_class_thresholds_round_trip_through_the_url():
+    overrides = {GOAL: 0.3, CORNER: 0.45}
+    text = encode_class_thresholds(overrides)
+    assert decode_class_thresholds(text) == overrides
+    assert decode_class_thresholds("Goal:abc,Nope:0.2,Foul:7") == {FOUL: 1.0}
+    assert CLASSES[GOAL] in text
