@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from spotting.soccernet import CLASS_INDEX, CLASSES, Annotations
@@ -26,8 +27,8 @@ def events(half, seconds, classes, confidence=None, visible=None) -> Annotations
                                   [1.0] * n if confidence is None else confidence)
 
 
-def traces(figure, name_part: str):
-    return [t for t in figure.data if t.name and name_part in t.name]
+def traces(figure: dict, name_part: str) -> list[dict]:
+    return [t for t in figure["data"] if name_part in t.get("name", "")]
 
 
 def test_clock_formats_scalars_and_arrays():
@@ -70,11 +71,12 @@ def test_timeline_lanes_follow_class_filter_and_order():
     labels = events(1, [10, 20, 30], [GOAL, CORNER, FOUL])
     lane = Lane("model", events(1, [11, 50], [GOAL, FOUL], [0.9, 0.2]))
     figure = timeline_figure(half=1, half_duration_s=2700, classes=[FOUL, GOAL], labels=labels, lanes=[lane])
-    assert list(figure.layout.yaxis.ticktext) == ["Foul", "Goal"]  # lanes in the order asked, top first
-    drawn = {x for t in figure.data for x in t.x}
+    assert figure["layout"]["yaxis"]["ticktext"] == ["Foul", "Goal"]  # lanes in the order asked, top first
+    drawn = {x for t in figure["data"] for x in t["x"]}
     assert 20.0 not in drawn  # the Corner label is filtered out
     assert {10.0, 30.0, 11.0, 50.0} <= drawn
-    assert figure.layout.xaxis.range == (0, 2700)
+    assert figure["layout"]["xaxis"]["range"] == [0, 2700]
+    go.Figure(figure)  # a valid plotly figure (plotly validates every property here)
 
 
 def test_ground_truth_visible_and_unshown_are_styled_apart():
@@ -82,8 +84,8 @@ def test_ground_truth_visible_and_unshown_are_styled_apart():
     figure = timeline_figure(half=1, half_duration_s=600, classes=[GOAL], labels=labels)
     visible = traces(figure, "Ground truth")[0]
     unshown = traces(figure, "not shown")[0]
-    assert list(visible.x) == [10.0] and list(unshown.x) == [20.0]
-    assert visible.marker.symbol != unshown.marker.symbol
+    assert visible["x"] == [10.0] and unshown["x"] == [20.0]
+    assert visible["marker"]["symbol"] != unshown["marker"]["symbol"]
 
 
 def test_predictions_sized_by_confidence_and_coloured_by_match():
@@ -93,11 +95,11 @@ def test_predictions_sized_by_confidence_and_coloured_by_match():
     figure = timeline_figure(half=1, half_duration_s=600, classes=[GOAL], labels=labels,
                              label_matched=np.array([True]), lanes=[lane], primary_name="model")
     correct, wrong = traces(figure, "correct")[0], traces(figure, "false alarm")[0]
-    assert correct.marker.color == TP_COLOR and list(correct.x) == [11.0]
-    assert wrong.marker.color == FP_COLOR and list(wrong.x) == [200.0, 300.0]
-    sizes = np.asarray(wrong.marker.size)
+    assert correct["marker"]["color"] == TP_COLOR and correct["x"] == [11.0]
+    assert wrong["marker"]["color"] == FP_COLOR and wrong["x"] == [200.0, 300.0]
+    sizes = wrong["marker"]["size"]
     assert sizes[0] < sizes[1]  # 0.3 < 0.6 confidence → smaller marker
-    assert np.asarray(wrong.marker.opacity)[0] < np.asarray(wrong.marker.opacity)[1]
+    assert wrong["marker"]["opacity"][0] < wrong["marker"]["opacity"][1]
     assert not traces(figure, "Missed")  # the only label was found
 
 
@@ -107,27 +109,31 @@ def test_missed_labels_are_highlighted():
                              label_matched=np.array([True, False]), lanes=[Lane("m", events(1, [11], [GOAL]))],
                              primary_name="m")
     missed = traces(figure, "Missed by m")[0]
-    assert list(missed.x) == [100.0] and missed.marker.color == FN_COLOR
+    assert missed["x"] == [100.0] and missed["marker"]["color"] == FN_COLOR
 
 
 def test_sources_get_separate_sub_rows_of_a_lane():
     first = Lane("a", events(1, [10], [GOAL]))
     second = Lane("b", events(1, [10], [GOAL]))
     figure = timeline_figure(half=1, half_duration_s=600, classes=[GOAL], lanes=[first, second])
-    ya, yb = traces(figure, "a")[0].y[0], traces(figure, "b")[0].y[0]
+    ya, yb = traces(figure, "a")[0]["y"][0], traces(figure, "b")[0]["y"][0]
     assert ya != yb and -0.5 < yb < ya < 0.5
-    assert traces(figure, "a")[0].marker.symbol != traces(figure, "b")[0].marker.symbol
+    assert traces(figure, "a")[0]["marker"]["symbol"] != traces(figure, "b")[0]["marker"]["symbol"]
 
 
 def test_curves_are_rows_sharing_the_time_axis():
     curve = Curve(GOAL, np.arange(0, 600, 0.5), np.full(1200, 0.4))
     figure = timeline_figure(half=2, half_duration_s=600, classes=[GOAL], curves=[curve, Curve(CORNER, curve.times_s,
                                                                                                curve.values)])
-    anchors = {figure.layout.xaxis.matches, figure.layout.xaxis2.matches, figure.layout.xaxis3.matches}
-    assert anchors == {"x3", None}  # the upper rows follow the bottom axis: zoom/pan move all rows together
-    lines = [t for t in figure.data if t.mode == "lines"]
-    assert [t.name for t in lines] == ["Goal", "Corner"]
-    assert lines[0].yaxis == "y2" and lines[1].yaxis == "y3"
+    layout = figure["layout"]
+    assert layout["xaxis"]["matches"] == "x3" and layout["xaxis2"]["matches"] == "x3"  # zoom/pan move all rows
+    assert "matches" not in layout["xaxis3"] and layout["xaxis3"]["showticklabels"]
+    domains = [layout[k]["domain"] for k in ("yaxis", "yaxis2", "yaxis3")]
+    assert domains[0][0] > domains[1][1] and domains[1][0] > domains[2][1] >= 0  # rows stacked, no overlap
+    lines = [t for t in figure["data"] if t["mode"] == "lines"]
+    assert [t["name"] for t in lines] == ["Goal", "Corner"]
+    assert lines[0]["yaxis"] == "y2" and lines[1]["yaxis"] == "y3"
+    go.Figure(figure)
     json.dumps(figure_dict(figure))  # plain JSON for the player component
 
 

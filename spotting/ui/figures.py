@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from spotting.soccernet import CLASSES, Annotations
 
@@ -97,37 +96,42 @@ def _lane_offsets(num_sources: int) -> tuple[float, list[float]]:
     return offsets[0], offsets[1:]
 
 
-def _hover_data(events: Annotations, source: str, status: np.ndarray) -> np.ndarray:
+def _hover_data(events: Annotations, source: str, status: np.ndarray) -> list:
     names = np.asarray(CLASSES, dtype=object)[events.class_index]
     times = clock(events.position_ms / 1000.0)
     return np.stack([names, times, np.round(events.confidence, 3).astype(object),
-                     np.full(len(events), source, dtype=object), status.astype(object)], axis=1)
+                     np.full(len(events), source, dtype=object), np.asarray(status, dtype=object)], axis=1).tolist()
 
 
 _HOVER = ("<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[3]}"
           "<br>confidence %{customdata[2]}<br>%{customdata[4]}<extra></extra>")
+_GRID = "rgba(100, 116, 139, 0.18)"
+TIMELINE_GAP_PX = 14  # between the lanes and the first curve, and between curves
+CURVE_PX = 78
+
+
+def _markers(name: str, x: np.ndarray, y: np.ndarray, marker: dict, customdata: list, group: str) -> dict:
+    return {"type": "scatter", "mode": "markers", "name": name, "legendgroup": group, "x": x.tolist(),
+            "y": y.tolist(), "marker": marker, "customdata": customdata, "hovertemplate": _HOVER,
+            "xaxis": "x", "yaxis": "y"}
 
 
 def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int],
                     labels: Annotations | None = None, label_matched: np.ndarray | None = None,
                     lanes: Sequence[Lane] = (), curves: Sequence[Curve] = (),
-                    primary_name: str = "") -> go.Figure:
-    """The timeline of one half: lanes per class (rows follow ``classes`` top to bottom), then curves.
+                    primary_name: str = "") -> dict:
+    """The timeline of one half as a plotly figure dict: lanes per class (``classes`` top to bottom), then curves.
 
     ``labels``/``lanes`` hold only the half's events; events of classes not in ``classes`` are not
     drawn. ``label_matched`` (len(labels),) bool marks ground truth found by ``primary_name``'s lane.
+    Built as plain JSON types (not ``go.Figure``, whose validation costs ~0.2 s per build): row ``i``
+    uses axes ``x{i}``/``y{i}``; every x axis follows the bottom one, as ``make_subplots(shared_xaxes=True)``.
     """
     classes = list(classes)
     lane_of = np.full(len(CLASSES), -1, dtype=np.int64)
     lane_of[classes] = np.arange(len(classes))
     gt_offset, source_offsets = _lane_offsets(len(lanes))
-    timeline_px = max(120, len(classes) * (18 + 9 * (len(lanes) + 1)))
-    curve_px = 78
-    rows = 1 + len(curves)
-    total_px = timeline_px + curve_px * len(curves) + 110
-    figure = make_subplots(rows=rows, cols=1, shared_xaxes=True,
-                           row_heights=[timeline_px] + [curve_px] * len(curves),
-                           vertical_spacing=min(0.04, 24 / total_px))
+    data: list[dict] = []
 
     if labels is not None and len(labels):
         shown = lane_of[labels.class_index] >= 0
@@ -141,15 +145,12 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
             if not mask.any() and name.startswith("Missed"):
                 continue
             part = labels.select(mask)
-            status = np.where(part.visible, "ground truth", "ground truth, not shown")
+            status = np.where(part.visible, "ground truth", "ground truth, not shown").astype(object)
             if name.startswith("Missed"):
-                status = np.char.add(status.astype(str), f" — missed by {primary_name}")
-            figure.add_trace(go.Scatter(
-                x=part.position_ms / 1000.0, y=-lane_of[part.class_index] + gt_offset, mode="markers", name=name,
-                marker=dict(symbol=symbol, size=10, color=color,
-                            line=dict(width=1.5, color=color)),
-                customdata=_hover_data(part, "ground truth", status), hovertemplate=_HOVER,
-                legendgroup="gt"), row=1, col=1)
+                status = status + f" — missed by {primary_name}"
+            data.append(_markers(name, part.position_ms / 1000.0, -lane_of[part.class_index] + gt_offset,
+                                 {"symbol": symbol, "size": 10, "color": color, "line": {"width": 1.5, "color": color}},
+                                 _hover_data(part, "ground truth", status), "gt"))
 
     for index, lane in enumerate(lanes):
         events = lane.events
@@ -162,50 +163,67 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
         for suffix, group_mask, color, status in groups:
             part = events.select(mask & group_mask)
             confidence = np.clip(part.confidence, 0.0, 1.0)
-            figure.add_trace(go.Scatter(
-                x=part.position_ms / 1000.0, y=-lane_of[part.class_index] + source_offsets[index],
-                mode="markers", name=f"{lane.name}{suffix}", legendgroup=lane.name,
-                marker=dict(symbol=symbol, color=color, size=6 + 10 * confidence, opacity=0.35 + 0.65 * confidence,
-                            line=dict(width=0)),
-                customdata=_hover_data(part, lane.name, np.full(len(part), status)), hovertemplate=_HOVER),
-                row=1, col=1)
+            marker = {"symbol": symbol, "color": color, "size": (6 + 10 * confidence).tolist(),
+                      "opacity": (0.35 + 0.65 * confidence).tolist(), "line": {"width": 0}}
+            data.append(_markers(f"{lane.name}{suffix}", part.position_ms / 1000.0,
+                                 -lane_of[part.class_index] + source_offsets[index], marker,
+                                 _hover_data(part, lane.name, np.full(len(part), status)), lane.name))
 
-    for position in range(len(classes)):  # alternate shading so lanes read as rows
-        if position % 2 == 0:
-            figure.add_hrect(y0=-position - 0.5, y1=-position + 0.5, fillcolor=LANE_SHADE, line_width=0,
-                             layer="below", row=1, col=1)
-    figure.update_yaxes(row=1, col=1, tickmode="array", tickvals=[-i for i in range(len(classes))],
-                        ticktext=[CLASSES[c] for c in classes], range=[-len(classes) + 0.5, 0.5],
-                        showgrid=False, zeroline=False, fixedrange=True)
-
-    for row, curve in enumerate(curves, start=2):
-        figure.add_trace(go.Scatter(
-            x=curve.times_s, y=curve.values, mode="lines", name=CLASSES[curve.class_index], showlegend=False,
-            line=dict(width=1.3, color=CURVE_COLOR), fill="tozeroy", fillcolor="rgba(37, 99, 235, 0.12)",
-            hovertemplate=f"<b>{CLASSES[curve.class_index]}</b> · %{{x:.1f}} s<br>score %{{y:.2f}}<extra></extra>"),
-            row=row, col=1)
-        figure.update_yaxes(row=row, col=1, range=[0, 1.15], tickvals=[0, 1], fixedrange=True,
-                            tickfont_size=9, showgrid=False)
-        axis = "" if row == 1 else str(row)
-        figure.add_annotation(text=f"{CLASSES[curve.class_index]} — segmentation", xref=f"x{axis} domain",
-                              yref=f"y{axis} domain", x=0.005, y=1.0, xanchor="left", yanchor="top",
-                              showarrow=False, font=dict(size=11, color="#475569"))
-
+    rows = 1 + len(curves)
+    timeline_px = max(120, len(classes) * (14 + 9 * (len(lanes) + 1)))
+    plot_px = timeline_px + len(curves) * (CURVE_PX + TIMELINE_GAP_PX)
+    margin = {"l": 10, "r": 10, "t": 40, "b": 40}
     tick_values, tick_text = minute_ticks(half_duration_s)
-    figure.update_xaxes(range=[0, half_duration_s], tickmode="array", tickvals=tick_values, ticktext=tick_text,
-                        showgrid=True, gridcolor="rgba(100, 116, 139, 0.18)", zeroline=False)
-    figure.update_xaxes(title_text=f"time in half {half} (MM:SS)", row=rows, col=1)
-    figure.update_layout(
-        height=total_px, margin=dict(l=10, r=10, t=40, b=40), template="plotly_white",
-        hovermode="closest", dragmode="zoom", uirevision=f"half-{half}",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font_size=12, itemclick="toggle"),
-        font=dict(family="Inter, Segoe UI, sans-serif", size=12),
-    )
-    return figure
+    bottom = f"x{rows}" if rows > 1 else "x"
+    layout: dict = {
+        "height": plot_px + margin["t"] + margin["b"], "margin": margin, "hovermode": "closest", "dragmode": "zoom",
+        "uirevision": f"half-{half}", "paper_bgcolor": "white", "plot_bgcolor": "white",
+        "font": {"family": "Inter, Segoe UI, sans-serif", "size": 12, "color": "#1e293b"},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "font": {"size": 12}},
+        "shapes": [{"type": "rect", "xref": "x domain", "yref": "y", "x0": 0, "x1": 1, "y0": -p - 0.5,
+                    "y1": -p + 0.5, "fillcolor": LANE_SHADE, "line": {"width": 0}, "layer": "below"}
+                   for p in range(0, len(classes), 2)],  # alternate shading so lanes read as rows
+        "annotations": [],
+    }
+    top = 1.0
+    for row in range(1, rows + 1):
+        height = timeline_px if row == 1 else CURVE_PX
+        y0 = max(0.0, top - height / plot_px)
+        suffix = "" if row == 1 else str(row)
+        layout[f"xaxis{suffix}"] = {
+            "anchor": f"y{suffix}", "domain": [0, 1], "range": [0, half_duration_s], "tickmode": "array",
+            "tickvals": tick_values, "ticktext": tick_text, "showticklabels": row == rows, "showgrid": True,
+            "gridcolor": _GRID, "zeroline": False, "showline": False,
+            **({"matches": bottom} if f"x{suffix}" != bottom else {}),
+            **({"title": {"text": f"time in half {half} (MM:SS)"}} if row == rows else {})}
+        if row == 1:
+            layout["yaxis"] = {"anchor": "x", "domain": [y0, top], "tickmode": "array",
+                               "tickvals": [-i for i in range(len(classes))],
+                               "ticktext": [CLASSES[c] for c in classes], "range": [-len(classes) + 0.5, 0.5],
+                               "showgrid": False, "zeroline": False, "fixedrange": True}
+        else:
+            curve = curves[row - 2]
+            layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": [y0, top], "range": [0, 1.15],
+                                        "tickvals": [0, 1], "tickfont": {"size": 9}, "showgrid": False,
+                                        "zeroline": False, "fixedrange": True}
+            layout["annotations"].append({
+                "text": f"{CLASSES[curve.class_index]} — segmentation", "xref": f"x{suffix} domain",
+                "yref": f"y{suffix} domain", "x": 0.005, "y": 1.0, "xanchor": "left", "yanchor": "top",
+                "showarrow": False, "font": {"size": 11, "color": "#475569"}})
+            data.append({
+                "type": "scatter", "mode": "lines", "name": CLASSES[curve.class_index], "showlegend": False,
+                "x": np.asarray(curve.times_s, float).tolist(), "y": np.round(curve.values, 4).tolist(),
+                "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "fill": "tozeroy",
+                "line": {"width": 1.3, "color": CURVE_COLOR}, "fillcolor": "rgba(37, 99, 235, 0.12)",
+                "hovertemplate": f"<b>{CLASSES[curve.class_index]}</b> · %{{x:.1f}} s<br>score %{{y:.2f}}<extra></extra>"})
+        top = y0 - TIMELINE_GAP_PX / plot_px
+    return {"data": data, "layout": layout}
 
 
-def figure_dict(figure: go.Figure) -> dict:
+def figure_dict(figure: go.Figure | dict) -> dict:
     """The figure as plain JSON types (numpy arrays become lists), what the player component takes."""
+    if isinstance(figure, dict):
+        return json.loads(json.dumps(figure))
     return json.loads(figure.to_json())
 
 
@@ -214,8 +232,8 @@ def pr_curve_figure(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], title:
     """Precision–recall curves ``(name, recall (K,), precision (K,))``; operating points are (name, recall, precision)."""
     figure = go.Figure()
     for index, (name, recall, precision) in enumerate(curves):
-        figure.add_trace(go.Scatter(x=recall, y=precision, mode="lines+markers", name=name, marker_size=4,
-                                    line=dict(color=SOURCE_COLORS[index % len(SOURCE_COLORS)], width=2, shape="hv"),
+        figure.add_trace(go.Scatter(x=recall, y=precision, mode="lines", name=name,
+                                    line=dict(color=SOURCE_COLORS[index % len(SOURCE_COLORS)], width=2),
                                     hovertemplate="recall %{x:.2f}<br>precision %{y:.2f}<extra>" + name + "</extra>"))
     for index, (name, recall, precision) in enumerate(operating_points):
         figure.add_trace(go.Scatter(x=[recall], y=[precision], mode="markers", name=f"{name} at current thresholds",

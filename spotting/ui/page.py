@@ -6,7 +6,9 @@ The page composes library calls only: sources → cached scores/candidates → t
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script by `streamlit run spotting/ui/page.py`
@@ -21,11 +23,13 @@ from spotting.ui import panels, sidebar, sources
 from spotting.ui.panels import request_seek
 from spotting.ui.events import (SourceEvents, apply_thresholds, decode_class_thresholds, encode_class_thresholds,
                                 match, next_time)
-from spotting.ui.figures import Curve, Lane, clock, figure_dict, timeline_figure
+from spotting.ui.figures import Curve, Lane, timeline_figure
 
-try:  # the synchronised video + timeline component; until it exists the page falls back to plotly + st.video
+try:  # the synchronised video + timeline component; without it the page falls back to plotly + st.video
     from spotting.ui.player import video_player_timeline
 except ImportError:
+    video_player_timeline = None
+if os.environ.get("STUDIO_PLAYER") == "off":  # e.g. `streamlit run spotting/ui/page.py`, without app.py's routes
     video_player_timeline = None
 try:
     from spotting.ui.video import video_url_for
@@ -150,17 +154,19 @@ def jump_ui(shown: list[SourceEvents], labels: Annotations | None, half: int, cl
                  "a prediction matches within ±δ/2 of a ground truth.")
 
 
-def draw_timeline(data: sources.GameData, half: int, figure, shown: list[SourceEvents]) -> float:
+def draw_timeline(data: sources.GameData, half: int, figure: dict, shown: list[SourceEvents]) -> float:
     """The player component (video + timeline + playhead), else plotly + st.video; returns the current time."""
     duration = data.half_durations_s[half]
     video_url = video_url_for(data.game, half) if video_url_for is not None else None
     if video_player_timeline is not None:
         times = sorted({float(t) for s in shown for t in s.events.position_ms[s.events.half == half] / 1000.0})
+        plot_px = int(figure["layout"]["height"])
+        # The player stacks video (42 % of its height), controls and plot; size it so the plot keeps its height.
+        height = int((plot_px + 60) / 0.58) if video_url else plot_px + 130
         state = video_player_timeline(
-            key="player", figure=figure_dict(figure), video_url=video_url, half_duration_s=duration,
+            key="player", figure=figure, video_url=video_url, half_duration_s=duration,
             event_times_s=times, start_time_s=float(st.session_state.get("_time_s", 0.0)),
-            seek_request=st.session_state.get("_seek"), height_px=int(figure.layout.height or 600) + 300,
-            notice=None if video_url else "No video for this game: the timeline and curves still work.")
+            seek_request=st.session_state.get("_seek"), height_px=height)
         now = float(getattr(state, "current_time_s", st.session_state.get("_time_s", 0.0)) or 0.0)
         st.session_state["_time_s"] = now
         return now
@@ -178,6 +184,7 @@ def draw_timeline(data: sources.GameData, half: int, figure, shown: list[SourceE
 
 
 def main() -> None:
+    started = time.perf_counter()
     st.set_page_config(page_title="Action Spotting Studio", page_icon="⚽", layout="wide",
                        initial_sidebar_state="expanded")
     restore_from_url()
@@ -251,6 +258,8 @@ def main() -> None:
     if class_thresholds:
         url["cls"] = encode_class_thresholds(class_thresholds)
     mirror_to_url(url)
+    if os.environ.get("STUDIO_TIMING"):  # benchmarks read this line from the server log
+        print(f"studio: page run {1000 * (time.perf_counter() - started):.0f} ms", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

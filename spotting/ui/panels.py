@@ -140,7 +140,9 @@ def metrics_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, th
         st.dataframe(_per_class(per_source[name], data.labels), hide_index=True, width="stretch",
                      height=38 + 35 * NUM_CLASSES,
                      column_config={"AP": st.column_config.ProgressColumn(f"AP @ δ={tolerance}s", min_value=0.0,
-                                                                         max_value=1.0, format="%.2f")})
+                                                                         max_value=1.0, format="%.2f"),
+                                    "precision": st.column_config.NumberColumn(format="%.2f"),
+                                    "recall": st.column_config.NumberColumn(format="%.2f")})
     with right:
         options = ["All classes"] + list(CLASSES)
         picked = st.selectbox("PR curve of", options, key="pr_class")
@@ -156,12 +158,10 @@ def metrics_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, th
 
 
 def _pr(figures, class_index: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """``(precision, recall)`` from ``GameFigures.pr_curve`` (an object with fields or a tuple)."""
-    curve = figures.pr_curve(class_index)
-    if hasattr(curve, "precision"):
-        return np.asarray(curve.precision, float), np.asarray(curve.recall, float)
-    precision, recall = curve[0], curve[1]
-    return np.asarray(precision, float), np.asarray(recall, float)
+    """``(precision, recall)`` points of ``GameFigures.pr_curve``."""
+    _, precision, recall = figures.pr_curve(class_index)  # (200,) each, at the official thresholds
+    defined = (precision > 0) | (recall > 0)  # thresholds above every prediction give 0/0: leave them out
+    return np.asarray(precision[defined], float), np.asarray(recall[defined], float)
 
 
 def _class_row(figures, c: int) -> dict:

@@ -42,7 +42,12 @@ def _flags(game: Game, saved: int) -> str:
 
 
 def _short(name: str) -> str:
-    return name.split("/")[-1]
+    """``"Manchester City 3 - 0 Chelsea (2015-08-16)"`` from SoccerNet's ``"2015-08-16 - 18-00 Manchester City 3 - 0 Chelsea"``."""
+    folder = name.split("/")[-1]
+    parts = folder.split(" - ", 2)
+    if len(parts) == 3 and parts[0][:4].isdigit():
+        return f"{parts[2]} ({parts[0]})"
+    return folder
 
 
 def game_ui(demo: sources.DemoAssets) -> tuple[sources.GameData | None, str | None]:
