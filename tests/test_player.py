@@ -70,6 +70,9 @@ def test_mounts_with_its_data_and_returns_the_default_state(app):
     assert data["plotly_url"] == player.PLOTLY_URL
     figure = json.loads(data["figure_json"])
     assert [t["mode"] for t in figure["data"]] == ["lines", "markers"]
+    # The new seek request is reported as the time at once; afterwards the browser's state counts.
+    assert app.session_state["state"] == player.PlayerState(current_time_s=4.25, paused=True)
+    app.run()
     assert app.session_state["state"] == player.PlayerState(current_time_s=1.5, paused=True)
 
 

@@ -100,8 +100,15 @@ def video_player_timeline(
         on_playback_change=_ignore_change,
     )
     playback = getattr(result, "playback", None) or default
-    return PlayerState(current_time_s=float(playback.get("current_time_s", start_time_s)),
-                       paused=bool(playback.get("paused", True)))
+    state = PlayerState(current_time_s=float(playback.get("current_time_s", start_time_s)),
+                        paused=bool(playback.get("paused", True)))
+    # A new seek request takes effect in the browser after this run; report its target already, so
+    # the page's "now" panel does not show the old time for one run.
+    seen_key = f"_player_seek_seen::{key}"
+    if seek_request is not None and st.session_state.get(seen_key) != int(seek_request[0]):
+        st.session_state[seen_key] = int(seek_request[0])
+        state = PlayerState(current_time_s=float(seek_request[1]), paused=state.paused)
+    return state
 
 
 async def _serve_plotly(request: Request) -> Response:

@@ -128,7 +128,12 @@ function buildPlayer(parent) {
   on(help, "click", () => toggleHelp(player, false));
   on(speed, "change", () => setRate(player, Number(speed.value)));
   on(video, "click", () => togglePlay(player));
-  on(root, "pointerdown", () => { window.__aspActivePlayer = player; }, true);
+  on(root, "pointerdown", (e) => {
+    window.__aspActivePlayer = player;
+    // Plotly cancels mousedown, so focus would stay on the last Streamlit widget (a checkbox takes
+    // Space, a slider the arrows): clicking the player gives it the keyboard.
+    if (!e.target.closest("select, button")) root.focus({ preventScroll: true });
+  }, true);
   for (const type of ["play", "pause", "ended"]) on(video, type, () => { refreshButtons(player); report(player, true); });
   on(video, "seeked", () => { drawCursor(player); report(player, true); });
   on(video, "loadedmetadata", () => onMetadata(player));
@@ -171,7 +176,9 @@ function update(player, data) {
 
   const url = data.video_url || null;
   if (url !== player.src) setSource(player, url, Number(data.start_time_s) || 0);
-  showNotice(player, data.notice || null);
+  // Without video the stage itself carries the notice; with video it sits above the timeline.
+  player.novideo.textContent = data.notice || "No video for this half: click the timeline to move the cursor.";
+  showNotice(player, url ? data.notice || null : null);
 
   const seek = data.seek_request;
   if (Array.isArray(seek) && seek.length === 2) {
@@ -195,12 +202,10 @@ function setSource(player, url, startTime) {
   if (url) {
     player.video.src = url;
     player.video.playbackRate = Number(player.speed.value);
-    player.novideo.textContent = "";
   } else {
     player.video.removeAttribute("src");
     player.video.load();
     player.virtual = { t: player.startAt, playing: false, since: 0 };
-    player.novideo.textContent = "No video for this half — click the timeline to move the cursor.";
   }
 }
 
@@ -377,7 +382,7 @@ function jumpEvent(player, direction) {
 }
 
 function rememberTime(player) {
-  if (player.src !== null || !player.hasVideo) resumeTimes.set(`${player.key}|${player.src}`, currentTime(player));
+  resumeTimes.set(`${player.key}|${player.src}`, currentTime(player));
 }
 
 // Time back to Python: on pause / seek / end at once, while playing at most once a second.
