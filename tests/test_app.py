@@ -84,8 +84,8 @@ def run_clean(app: AppTest) -> AppTest:
 
 
 def event_rows(app: AppTest):
-    """The event table (first dataframe of the page): predictions of the shown half."""
-    return app.dataframe[0].value
+    """The event table: predictions of the shown half."""
+    return next(d.value for d in app.main.dataframe if "status" in d.value.columns)
 
 
 def test_demo_game_loads_with_model_events(app, fixture_root):
@@ -249,3 +249,11 @@ def test_without_labels_the_metrics_panel_explains(app, fixture_root, tmp_path):
     run_clean(app)
     assert any("no Labels-v2.json" in i.value for i in app.info)
     assert set(event_rows(app)["status"]) == {"—"}
+
+
+def test_results_lanes_are_named_after_the_model_folder():
+    from spotting.ui.sidebar import results_name
+
+    assert results_name(Path(f"/preds/netvlad_v2/{GAME_NAME}/results_spotting.json"), GAME_NAME) == "netvlad_v2"
+    assert results_name(Path("/runs/calf/results_spotting.json"), GAME_NAME) == "calf"
+    assert results_name(Path("/tmp/my_preds.json"), GAME_NAME) == "my_preds"

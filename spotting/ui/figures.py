@@ -200,12 +200,12 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
             layout["yaxis"] = {"anchor": "x", "domain": [y0, top], "tickmode": "array",
                                "tickvals": [-i for i in range(len(classes))],
                                "ticktext": [CLASSES[c] for c in classes], "range": [-len(classes) + 0.5, 0.5],
-                               "showgrid": False, "zeroline": False, "fixedrange": True}
+                               "showgrid": False, "zeroline": False, "fixedrange": True, "automargin": True}
         else:
             curve = curves[row - 2]
             layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": [y0, top], "range": [0, 1.15],
                                         "tickvals": [0, 1], "tickfont": {"size": 9}, "showgrid": False,
-                                        "zeroline": False, "fixedrange": True}
+                                        "zeroline": False, "fixedrange": True, "automargin": True}
             layout["annotations"].append({
                 "text": f"{CLASSES[curve.class_index]} — segmentation", "xref": f"x{suffix} domain",
                 "yref": f"y{suffix} domain", "x": 0.005, "y": 1.0, "xanchor": "left", "yanchor": "top",

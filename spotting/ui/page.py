@@ -38,6 +38,7 @@ except ImportError:
 
 TOLERANCES_S = (1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60)
 DEFAULT_CURVES = 3
+SIDEBAR_PX = 380  # wide enough for SoccerNet game names
 
 
 def restore_from_url() -> None:
@@ -143,7 +144,7 @@ def jump_ui(shown: list[SourceEvents], labels: Annotations | None, half: int, cl
     false_alarms = primary.events.position_ms[allowed & ~primary.matched] / 1000.0
     missed_mask = (labels.half == half) & np.isin(labels.class_index, classes) & ~primary.label_matched
     missed = labels.position_ms[missed_mask] / 1000.0
-    left, right, info = st.columns([1, 1, 4])
+    left, right, info = st.columns([1.3, 1.3, 3])
     for column, label, times in ((left, f"Next false alarm ({len(false_alarms)})", false_alarms),
                                  (right, f"Next missed event ({len(missed)})", missed)):
         if column.button(label, disabled=len(times) == 0, width="stretch"):
@@ -186,11 +187,13 @@ def draw_timeline(data: sources.GameData, half: int, figure: dict, shown: list[S
 def main() -> None:
     started = time.perf_counter()
     st.set_page_config(page_title="Action Spotting Studio", page_icon="⚽", layout="wide",
-                       initial_sidebar_state="expanded")
+                       initial_sidebar_state=SIDEBAR_PX)
     restore_from_url()
     demo = sources.demo_assets()
     data, error = sidebar.game_ui(demo)
     st.markdown("### Action Spotting Studio")
+    st.caption("SoccerNet-v2 action spotting: ground truth and predictions on one timeline, thresholds that "
+               "apply live, and the official tolerance-based metrics.")
     if error:
         st.error(error, icon="🚫")
     if data is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from spotting.errors import InputError
@@ -39,6 +40,27 @@ def _flags(game: Game, saved: int) -> str:
         f"{saved} saved pred." if saved else "",
     ]
     return " · ".join(f for f in flags if f) or "no usable files"
+
+
+def _files_table(games: list[Game], saved: dict[str, int]) -> pd.DataFrame:
+    def has(game: Game, names: list[str]) -> str:
+        return "✓" if set(names) & set(game.files) else ""
+
+    return pd.DataFrame({
+        "game": [_short(g.name) for g in games],
+        "labels": [has(g, [LABELS_FILE]) for g in games],
+        "features": ["✓" if all(f"{h}_{g.features}" in g.files for h in HALVES) else "" for g in games],
+        "video": [has(g, [f"1_{v}" for v in VIDEO_NAMES]) for g in games],
+        "saved pred.": [saved[g.name] or "" for g in games],
+    })
+
+
+def results_name(path: Path, game_name: str) -> str:
+    """Lane name of a results file: the model folder of ``<model>/<game>/results_spotting.json``, else its folder."""
+    folder = path.parent.as_posix()
+    if game_name and folder.endswith("/" + game_name):
+        return Path(folder[: -len(game_name) - 1]).name
+    return path.parent.name if path.name == "results_spotting.json" else path.stem
 
 
 def _short(name: str) -> str:
@@ -92,10 +114,11 @@ def _soccernet_ui() -> sources.GameData | None:
     by_name = {g.name: g for g in games}
     if st.session_state.get("sn_game") not in by_name:
         st.session_state["sn_game"] = games[0].name
-    name = sidebar.selectbox(f"Game ({len(games)})", list(by_name), key="sn_game",
-                             format_func=lambda n: f"{_short(n)} — {_flags(by_name[n], saved[n])}")
+    name = sidebar.selectbox(f"Game ({len(games)})", list(by_name), key="sn_game", format_func=_short)
     game = by_name[name]
     sidebar.caption(f"`{name}`  \n{_flags(game, saved[name])}")
+    with sidebar.expander("Files of every game"):
+        st.dataframe(_files_table(games, saved), hide_index=True, height=260, width="stretch")
     return sources.soccernet_game(root, game)
 
 
@@ -141,7 +164,7 @@ def predictions_ui(data: sources.GameData, demo: sources.DemoAssets) -> Predicti
                               placeholder="/path/to/<game>/results_spotting.json")
     for line in (l.strip() for l in paths.splitlines()):
         if line:
-            name = Path(line).parent.name if Path(line).name == "results_spotting.json" else Path(line).stem
+            name = results_name(Path(line), data.game.name)
             _load(choices, unique(name or line), lambda p=line: sources.load_results_file(p, sources.stamp(p)))
     uploads = sidebar.file_uploader("Upload results_spotting.json", type=["json"], accept_multiple_files=True,
                                     key="results_uploads")
