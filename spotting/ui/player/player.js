@@ -107,7 +107,7 @@ function buildPlayer(parent) {
   parent.append(root);
 
   const player = {
-    root, stage, video, novideo, help, play, time, eventInfo, speed, notice, plot, cursor, cursorLabel, loading,
+    root, stage, video, novideo, help, play, time, eventInfo, speed, notice, plotWrap, plot, cursor, cursorLabel, loading,
     component: null, gen: 0, data: {}, src: null, hasVideo: false, figureJson: null,
     events: [], duration: 0, key: "", rafId: 0, lastReport: { t: -1, paused: null, at: 0 },
     // Clock used when there is no video: time set by clicks and keys, optional "virtual" playback.
@@ -144,7 +144,12 @@ function buildPlayer(parent) {
   on(plot, "pointerdown", (e) => onPointerDown(player, e), true);
   on(window, "pointerup", (e) => onPointerUp(player, e), true);
   const resize = new ResizeObserver(() => {
-    if (window.Plotly && player.plot._fullLayout) window.Plotly.Plots.resize(player.plot).then(() => drawCursor(player));
+    const gd = player.plot;
+    if (!window.Plotly || !gd._fullLayout) return;
+    const height = gd.clientHeight; // layout.height is explicit, so autosize alone would keep the old one
+    const fit = height && Math.abs(gd._fullLayout.height - height) > 1
+      ? window.Plotly.relayout(gd, { height }) : Promise.resolve();
+    fit.then(() => window.Plotly.Plots.resize(gd)).then(() => drawCursor(player));
   });
   resize.observe(plotWrap);
   player.resizeObserver = resize;
@@ -248,6 +253,11 @@ function renderFigure(player, figureJson, plotlyUrl) {
       if (player.figureJson !== figureJson) return; // a newer figure arrived meanwhile
       const figure = JSON.parse(themeColors(figureJson, player.root));
       const layout = Object.assign({}, figure.layout || {});
+      // A figure with its own height gets exactly that (the video takes the rest of height_px);
+      // without one the video takes ~42 % and the plot the rest.
+      const wanted = Number(layout.height) || 0;
+      player.root.classList.toggle("asp-fixed-plot", wanted > 0);
+      player.plotWrap.style.flexBasis = wanted > 0 ? `${wanted}px` : "";
       layout.autosize = true;
       delete layout.width;
       layout.height = player.plot.clientHeight || undefined;
