@@ -137,7 +137,17 @@ function buildPlayer(parent) {
   for (const type of ["play", "pause", "ended"]) on(video, type, () => { refreshButtons(player); report(player, true); });
   on(video, "seeked", () => { drawCursor(player); report(player, true); });
   on(video, "loadedmetadata", () => onMetadata(player));
-  on(video, "error", () => showNotice(player, `The video could not be played (${videoError(video)}); the timeline still works.`));
+  on(video, "error", () => {
+    if (!player.src) return; // removing the source on teardown also fires "error"
+    // Fall back to the click-driven clock so the timeline keeps working.
+    const t = player.startAt || 0;
+    player.hasVideo = false;
+    player.virtual = { t, playing: false, since: 0 };
+    player.root.classList.add("asp-no-video");
+    player.novideo.textContent = `The video could not be played (${videoError(video)}): the timeline still works.`;
+    refreshButtons(player);
+    drawCursor(player);
+  });
   on(document, "keydown", (e) => onKey(player, e));
   // Clicks anywhere in the plot area seek; plotly's own click (on a marker or curve) gives the
   // exact x, so a bare pointer-up waits a moment for it before using the pixel position.
@@ -538,17 +548,24 @@ function onPlotlyClick(player, event) {
   seekTo(player, x);
 }
 
-function isTyping(event) {
+// Keys that belong to whatever has the focus: text fields, sliders, tables, tabs, menus...
+const OWN_KEYS = "input, textarea, select, [contenteditable=''], [contenteditable='true'], [role='slider'], " +
+  "[role='combobox'], [role='listbox'], [role='spinbutton'], [role='grid'], [role='gridcell'], [role='tablist'], " +
+  "[role='tab'], [role='menu'], [role='radiogroup'], [role='textbox']";
+
+function keyBelongsElsewhere(event) {
   const target = event.composedPath ? event.composedPath()[0] : event.target;
   if (!target || !target.closest) return false;
-  if (target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true'], [role='slider'], [role='combobox'], [role='listbox'], [role='spinbutton']")) return true;
-  // A focused button elsewhere on the page keeps its own Space / Enter.
-  return Boolean(target.closest("button")) && !target.closest(`.${ROOT_CLASS}`);
+  if (target.closest("select")) return true; // the speed menu keeps its arrows
+  if (target.closest(`.${ROOT_CLASS}`)) return false;
+  if (target.closest(OWN_KEYS)) return true;
+  // A focused button elsewhere on the page keeps Space (and Enter); the other shortcuts still work.
+  return (event.key === " " || event.key === "Enter") && Boolean(target.closest("button, [role='button']"));
 }
 
 function onKey(player, event) {
   if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
-  if (!player.root.isConnected || isTyping(event)) return;
+  if (!player.root.isConnected || keyBelongsElsewhere(event)) return;
   // With several players on a page, the one the user touched last takes the keys.
   if (window.__aspActivePlayer && window.__aspActivePlayer !== player && window.__aspActivePlayer.root.isConnected) return;
   const actions = {
