@@ -168,6 +168,10 @@ def draw_timeline(data: sources.GameData, half: int, figure: dict, shown: list[S
             key="player", figure=figure, video_url=video_url, half_duration_s=duration,
             event_times_s=times, start_time_s=float(st.session_state.get("_time_s", 0.0)),
             seek_request=st.session_state.get("_seek"), height_px=height)
+        seek = st.session_state.get("_seek")
+        if seek is not None and st.session_state.get("_seek_drawn") != seek[0]:
+            st.session_state["_seek_drawn"] = seek[0]  # the browser has not reported the new time yet
+            return float(seek[1])
         now = float(getattr(state, "current_time_s", st.session_state.get("_time_s", 0.0)) or 0.0)
         st.session_state["_time_s"] = now
         return now
@@ -195,9 +199,10 @@ def main() -> None:
     st.caption("SoccerNet-v2 action spotting: ground truth and predictions on one timeline, thresholds that "
                "apply live, and the official tolerance-based metrics.")
     if error:
-        st.error(error, icon="🚫")
+        st.error(error, icon=":material/error:")
     if data is None:
-        st.info("Pick a game in the sidebar: the demo, a SoccerNet folder or uploaded files.")
+        if not error:
+            st.info("Pick a game in the sidebar: the demo, a SoccerNet folder or uploaded files.")
         return
     choices = sidebar.predictions_ui(data, demo)
     threshold, class_thresholds, nms, tolerance = threshold_ui()
@@ -216,7 +221,7 @@ def main() -> None:
             st.info("Model inference (spotting/infer.py) is not available yet: load a results file instead.")
     candidates.extend(choices.results)
     for problem in choices.errors:
-        st.error(str(problem), icon="🚫")
+        st.error(str(problem), icon=":material/error:")
 
     shown = []
     for name, events in candidates:
@@ -224,7 +229,7 @@ def main() -> None:
         try:
             matched, label_matched = match(data.labels, kept, tolerance)
         except InputError as error:
-            st.error(str(error), icon="🚫")
+            st.error(str(error), icon=":material/error:")
             matched, label_matched = None, None
         shown.append(SourceEvents(name, kept, matched, label_matched))
 
@@ -260,6 +265,8 @@ def main() -> None:
         url.update(split=st.session_state.get("sn_split", "test"), game=data.game.name)
     if class_thresholds:
         url["cls"] = encode_class_thresholds(class_thresholds)
+    if now >= 1:
+        url["t"] = str(int(now))
     mirror_to_url(url)
     if os.environ.get("STUDIO_TIMING"):  # benchmarks read this line from the server log
         print(f"studio: page run {1000 * (time.perf_counter() - started):.0f} ms", file=sys.stderr, flush=True)

@@ -119,7 +119,7 @@ def _soccernet_ui() -> sources.GameData | None:
     sidebar.caption(f"`{name}`  \n{_flags(game, saved[name])}")
     with sidebar.expander("Files of every game"):
         st.dataframe(_files_table(games, saved), hide_index=True, height=260, width="stretch")
-    return sources.soccernet_game(root, game)
+    return sources.soccernet_game(game)
 
 
 def _upload_ui() -> sources.GameData | None:

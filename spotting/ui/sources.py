@@ -21,7 +21,7 @@ import streamlit as st
 
 from spotting.errors import InputError
 from spotting.results import RESULTS_FILE, parse_results, read_results
-from spotting.soccernet import HALVES, Annotations, Game, find_games, game_at, parse_labels
+from spotting.soccernet import HALVES, LABELS_FILE, Annotations, Game, find_games, parse_labels
 
 FRAMERATE = 2.0
 DEMO_FEATURES = "synthetic512.npy"
@@ -156,9 +156,8 @@ def game_stamps(game: Game) -> tuple:
     return tuple(stamp(p) for p in (game.labels_path, *(game.features_path(h) for h in HALVES)))
 
 
-def soccernet_game(root: str, game: Game) -> GameData:
-    title = game.name.split("/")[-1]
-    return load_game(game, title, game_stamps(game))
+def soccernet_game(game: Game) -> GameData:
+    return load_game(game, game.name.split("/")[-1], game_stamps(game))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -207,11 +206,10 @@ def uploaded_game(features: dict[int, tuple[str, bytes]], labels: tuple[str, byt
             raise InputError(name, error.problem, error.fix) from None
     if labels is not None:
         name, data = labels
-        parsed = parse_labels(_json_bytes(name, data), name)  # validates with the uploaded name
-        (directory / "Labels-v2.json").write_bytes(data)
-        del parsed
-    game = game_at(directory, features=UPLOAD_FEATURES)
-    game = Game(directory, "uploaded game", features=UPLOAD_FEATURES, files=game.files)
+        parse_labels(_json_bytes(name, data), name)  # validate first, so errors name the uploaded file
+        (directory / LABELS_FILE).write_bytes(data)
+    files = tuple(sorted(p.name for p in directory.iterdir()))
+    game = Game(directory, "uploaded game", features=UPLOAD_FEATURES, files=files)
     return load_game(game, "Uploaded game", game_stamps(game))
 
 
