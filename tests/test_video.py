@@ -184,3 +184,22 @@ def test_old_games_drop_out_of_the_allow_list(tmp_path, client):
         urls.append(video_url_for(Game(directory=folder, name=f"game{i}"), 1))
     assert client.get(urls[0]).status_code == 404, "the least recently used game is no longer servable"
     assert all(client.get(url).status_code == 200 for url in urls[1:])
+
+
+def test_conversion_inside_a_streamlit_run_shows_progress_and_returns_the_url(tmp_path):
+    """The page calls video_url_for without a callback: the conversion then drives an st.progress bar."""
+    from streamlit.testing.v1 import AppTest
+
+    folder = game_folder(tmp_path)
+    write_video(folder / "1_224p.mkv", "libx264")
+    script = tmp_path / "page.py"
+    script.write_text(
+        "import streamlit as st\n"
+        "from pathlib import Path\n"
+        "from spotting.soccernet import Game\n"
+        "from spotting.ui.video import video_url_for\n"
+        f"st.session_state['url'] = video_url_for(Game(directory=Path({str(folder)!r}), name='g'), 1)\n")
+    app = AppTest.from_file(str(script), default_timeout=30).run()
+    assert not app.exception
+    assert app.session_state["url"].endswith(".mp4")
+    assert not needs_conversion(folder / "1_224p.mkv")

@@ -21,8 +21,10 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from starlette.requests import Request
@@ -120,7 +122,7 @@ def _convert_to_mp4(source: Path, target: Path, progress: Progress | None) -> No
                 vout.options = {"preset": "veryfast", "crf": "23"}
                 vout.time_base = vin.time_base  # decoded frames keep their source timestamps
             aout = out.add_stream_from_template(audio[0]) if audio else None
-            last_report = -1.0
+            last_report = time.monotonic()
             for packet in inp.demux(vin, *audio):
                 if packet.size == 0:  # demuxer flush packets
                     continue
@@ -130,11 +132,9 @@ def _convert_to_mp4(source: Path, target: Path, progress: Progress | None) -> No
                 else:
                     packet.stream = vout if packet.stream.index == vin.index else aout
                     out.mux(packet)
-                if progress is not None and packet.pts is not None and packet.time_base is not None:
-                    done = float(packet.pts * packet.time_base)
-                    if done - last_report >= 5.0:  # a call every 5 s of video is plenty for a bar
-                        last_report = done
-                        progress(min(done, total), total)
+                if progress is not None and packet.pts is not None and time.monotonic() - last_report >= 0.25:
+                    last_report = time.monotonic()  # a remux runs at disk speed: a few calls a second is plenty
+                    progress(min(float(packet.pts * packet.time_base), total), total)
             if not remux:
                 out.mux(vout.encode(None))
     if progress is not None:
@@ -186,13 +186,38 @@ def video_url_for(game: Game, half: int, progress: Progress | None = None) -> st
     """URL (relative, on the app's own port) of ``half``'s video of ``game``, or None without video.
 
     An ``.mkv`` is converted to ``.mp4`` first (once, cached); ``progress(done_s, total_s)`` reports
-    that conversion. Raises :class:`InputError` when the video file is unreadable.
+    that conversion — without one, inside a Streamlit run, an ``st.progress`` bar shows it.
+    Raises :class:`InputError` when the video file is unreadable.
     """
     source = game.video_path(half)
     if source is None:
         return None
-    playable = playable_video(source, progress)
+    if progress is None and needs_conversion(source):
+        with _streamlit_progress(f"Preparing `{source.name}` for the browser (once, then cached)") as bar:
+            playable = playable_video(source, bar)
+    else:
+        playable = playable_video(source, progress)
     return register_video(playable, game_key=str(Path(game.directory).resolve()))
+
+
+@contextmanager
+def _streamlit_progress(text: str) -> Iterator[Progress | None]:
+    """A progress callback drawing an ``st.progress`` bar (removed afterwards); None outside Streamlit."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    if get_script_run_ctx(suppress_warning=True) is None:
+        yield None
+        return
+    bar = st.progress(0.0, text=text)
+
+    def update(done: float, total: float) -> None:
+        bar.progress(min(done / total, 1.0) if total > 0 else 0.0, text=f"{text}: {done / 60:.0f} of {total / 60:.0f} min")
+
+    try:
+        yield update
+    finally:
+        bar.empty()
 
 
 async def serve_video(request: Request) -> Response:
