@@ -257,3 +257,21 @@ def test_results_lanes_are_named_after_the_model_folder():
     assert results_name(Path(f"/preds/netvlad_v2/{GAME_NAME}/results_spotting.json"), GAME_NAME) == "netvlad_v2"
     assert results_name(Path("/runs/calf/results_spotting.json"), GAME_NAME) == "calf"
     assert results_name(Path("/tmp/my_preds.json"), GAME_NAME) == "my_preds"
+
+
+def test_embedded_demo_opens_with_model_events(monkeypatch):
+    """The real front door: no overrides, the embedded demo game and model (skipped until they are built)."""
+    demo = pytest.importorskip("spotting.demo")
+    try:
+        game, checkpoint = demo.demo_game(), Path(demo.demo_checkpoint())
+    except Exception as error:  # assets not built in this checkout
+        pytest.skip(f"demo assets unavailable: {error}")
+    if not (game.has_features() and checkpoint.is_file()):
+        pytest.skip("demo assets not built (python -m spotting.demo build)")
+    for name in ("STUDIO_DEMO_DIR", "STUDIO_DEMO_CHECKPOINT", "STUDIO_DEMO_FEATURES"):
+        monkeypatch.delenv(name, raising=False)
+    app = AppTest.from_file(PAGE, default_timeout=120)
+    run_clean(app)
+    table = event_rows(app)
+    assert len(table) > 0 and set(table["source"]) == {"demo model"}
+    assert (table["confidence"] >= app.slider(key="threshold").value).all()

@@ -38,7 +38,9 @@ except ImportError:
 
 TOLERANCES_S = (1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60)
 DEFAULT_CURVES = 3
+DEFAULT_THRESHOLD = 0.5
 SIDEBAR_PX = 380  # wide enough for SoccerNet game names
+VIDEO_PX = 420  # height of the player's video above the timeline
 
 
 def restore_from_url() -> None:
@@ -73,12 +75,14 @@ def mirror_to_url(values: dict[str, str]) -> None:
 def threshold_ui() -> tuple[float, dict[int, float], float, int]:
     """Global threshold, NMS window and match tolerance above the timeline; per-class overrides in an expander."""
     columns = st.columns([2.2, 2.2, 2.2])
-    threshold = columns[0].slider("Confidence threshold", 0.0, 1.0, 0.5, 0.01, key="threshold",
+    for key, default in (("threshold", DEFAULT_THRESHOLD), ("nms", 20.0), ("tolerance", 10)):
+        st.session_state.setdefault(key, default)  # defaults via session state: a link may have set them
+    threshold = columns[0].slider("Confidence threshold", 0.0, 1.0, step=0.01, key="threshold",
                                   help="Events below it are hidden, left out of metrics and exports.")
-    nms = columns[1].slider("NMS window (s)", 2.0, 60.0, 20.0, 1.0, key="nms",
+    nms = columns[1].slider("NMS window (s)", 2.0, 60.0, step=1.0, key="nms",
                             help="Model predictions: one event per class within this window. Loaded results "
                                  "files are drawn as they are.")
-    tolerance = columns[2].select_slider("Match tolerance δ (s)", TOLERANCES_S, value=10, key="tolerance",
+    tolerance = columns[2].select_slider("Match tolerance δ (s)", TOLERANCES_S, key="tolerance",
                                          help="A prediction matches a ground truth within ±δ/2 (SoccerNet). "
                                               "Average-mAP loose uses δ = 5…60 s, tight δ = 1…5 s.")
     class_thresholds = {}
@@ -162,8 +166,8 @@ def draw_timeline(data: sources.GameData, half: int, figure: dict, shown: list[S
     if video_player_timeline is not None:
         times = sorted({float(t) for s in shown for t in s.events.position_ms[s.events.half == half] / 1000.0})
         plot_px = int(figure["layout"]["height"])
-        # The player stacks video (42 % of its height), controls and plot; size it so the plot keeps its height.
-        height = int((plot_px + 60) / 0.58) if video_url else plot_px + 130
+        # The player stacks video, controls and plot; the plot keeps the figure's height, the video gets the rest.
+        height = plot_px + (VIDEO_PX if video_url else 56) + 60
         state = video_player_timeline(
             key="player", figure=figure, video_url=video_url, half_duration_s=duration,
             event_times_s=times, start_time_s=float(st.session_state.get("_time_s", 0.0)),

@@ -100,7 +100,8 @@ def _soccernet_ui() -> sources.GameData | None:
                               "(defaults to $SOCCERNET_DIR).").strip()
     left, right = sidebar.columns(2)
     split = left.selectbox("Split", SPLITS, key="sn_split")
-    features = right.text_input("Features", value=DEFAULT_FEATURES, key="sn_features",
+    st.session_state.setdefault("sn_features", DEFAULT_FEATURES)
+    features = right.text_input("Features", key="sn_features",
                                 help="Per-half file name after the 1_/2_ prefix.").strip() or DEFAULT_FEATURES
     if not root:
         sidebar.info("Type the folder of your SoccerNet data (or set SOCCERNET_DIR).")
@@ -186,8 +187,9 @@ def _model_ui(demo: sources.DemoAssets, choices: PredictionChoices) -> ModelChoi
     modes = ([CKPT_DEMO] if demo.checkpoint else []) + [CKPT_PATH, CKPT_UPLOAD]
     is_demo = st.session_state.get("source", SOURCE_DEMO) == SOURCE_DEMO
     # On by default only for the demo: the demo model was trained on synthetic features, not on yours.
-    run = sidebar.toggle("Run a model on the features", value=is_demo and bool(demo.checkpoint),
-                         key="run_model" if is_demo else "run_model_game")
+    key = "run_model" if is_demo else "run_model_game"
+    st.session_state.setdefault(key, is_demo and bool(demo.checkpoint))
+    run = sidebar.toggle("Run a model on the features", key=key)
     if not run:
         return None
     mode = sidebar.radio("Checkpoint", modes, key="ckpt_mode", horizontal=True, label_visibility="collapsed")
