@@ -107,9 +107,13 @@ def test_plotly_route_serves_the_bundled_library():
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_player_js_parses():
-    result = subprocess.run(["node", "--check", str(REPO / "spotting/ui/player/player.js")],
-                            capture_output=True, text=True)
+def test_player_js_parses_as_one_module(tmp_path):
+    app = AppTest.from_string("from spotting.ui.player import video_player_timeline\n"
+                              "video_player_timeline(key='p', figure={}, video_url=None, half_duration_s=1.0, "
+                              "event_times_s=[])").run()
+    module = tmp_path / "player.mjs"
+    module.write_text(mounted(app)[0].js_content)  # exactly what the browser imports
+    result = subprocess.run(["node", "--check", str(module)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 

@@ -32,7 +32,9 @@ COMPONENT_NAME = "action_spotting_studio_player"
 _player_component = st.components.v2.component(
     COMPONENT_NAME,
     css=(_HERE / "player.css").read_text(encoding="utf-8"),
-    js=(_HERE / "player.js").read_text(encoding="utf-8"),
+    # One ES module from two files: player.js (DOM, clock, keys, the default export) and
+    # timeline.js (plotly, playhead, click-to-seek); function declarations are hoisted.
+    js="\n".join((_HERE / name).read_text(encoding="utf-8") for name in ("player.js", "timeline.js")),
     isolate_styles=False,  # plotly injects its styles into the document; a shadow root would hide them
 )
 
