@@ -330,7 +330,10 @@ function tick(player) {
   player.rafId = requestAnimationFrame(() => tick(player));
   const t = currentTime(player);
   if (t !== player.lastDrawn) drawCursor(player, t);
-  if (!isPaused(player)) report(player, false);
+  if (!isPaused(player)) {
+    followPlayhead(player, t);
+    report(player, false);
+  }
 }
 
 // ---------------------------------------------------------------- keyboard

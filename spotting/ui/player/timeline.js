@@ -130,6 +130,20 @@ function drawCursor(player, t = currentTime(player)) {
   updateEventInfo(player, t);
 }
 
+// Zoomed in and playing past the visible window: turn the page, like an audio editor does.
+function followPlayhead(player, t) {
+  const xa = player.plot._fullLayout && player.plot._fullLayout.xaxis;
+  if (!xa || !xa.range || player.turningPage || !window.Plotly) return;
+  const [lo, hi] = xa.range.map(Number);
+  const width = hi - lo;
+  if (t <= hi && t >= lo) return;
+  if (width >= 0.98 * (totalTime(player) || Infinity)) return; // not zoomed: nothing to follow
+  const start = clamp(t - 0.05 * width, 0, Math.max(0, (totalTime(player) || t + width) - width));
+  player.turningPage = true;
+  window.Plotly.relayout(player.plot, { "xaxis.range": [start, start + width] })
+    .finally(() => { player.turningPage = false; });
+}
+
 function updateEventInfo(player, t) {
   const events = player.events;
   if (!events.length) {
