@@ -1,0 +1,8 @@
+"""Synthetic SoccerNet-style matches: timeline, broadcast rendering, frame features, game folders.
+
+``generate_game(out_dir, seed)`` writes one game; ``python -m spotting.synth`` is the CLI.
+"""
+
+from spotting.synth.game import DEFAULT_FEATURES, generate_game
+
+__all__ = ["DEFAULT_FEATURES", "generate_game"]

@@ -1,0 +1,57 @@
+"""``python -m spotting.synth --out DIR --seed N``: write synthetic SoccerNet-style games.
+
+With ``--games K`` the games go to ``DIR/synthetic_<seed>`` for seeds N .. N+K-1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from spotting.cli import run_cli
+from spotting.errors import InputError
+from spotting.synth.game import DEFAULT_FEATURES, generate_game
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m spotting.synth", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="game folder (or parent folder with --games)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the (first) game")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="minutes per half (default: drawn from the real games' half lengths)")
+    parser.add_argument("--no-video", action="store_true", help="skip the .webm videos (features are still rendered)")
+    parser.add_argument("--games", type=int, default=None, help="write this many games under --out")
+    parser.add_argument("--features", default=DEFAULT_FEATURES, help="features file name after '1_' / '2_'")
+    parser.add_argument("--workers", type=int, default=2, help="processes per game (one per half)")
+    parser.add_argument("--force", action="store_true", help="overwrite non-empty game folders")
+    args = parser.parse_args(argv)
+    if args.minutes is not None and args.minutes * 60 < 10:
+        raise InputError(None, f"--minutes {args.minutes} is too short", "give at least 10 s per half")
+    if args.games is not None and args.games < 1:
+        raise InputError(None, f"--games {args.games}", "give a positive number of games")
+    halves = None if args.minutes is None else (args.minutes * 60, args.minutes * 60)
+    seeds = [args.seed] if args.games is None else list(range(args.seed, args.seed + args.games))
+    folders = [args.out] if args.games is None else [args.out / f"synthetic_{seed}" for seed in seeds]
+    for folder in folders:  # fail before any work rather than after hours of it
+        if folder.is_dir() and any(folder.iterdir()) and not args.force:
+            raise InputError(folder, "folder exists and is not empty", "pass --force to overwrite it or choose another --out")
+    for seed, folder in zip(seeds, folders):
+        start = time.perf_counter()
+        with tqdm(total=1, unit="frame", desc=f"seed {seed}", leave=True) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            game = generate_game(folder, seed, halves, video=not args.no_video, features_name=args.features,
+                                 progress=progress, force=args.force, workers=args.workers)
+        labels = game.read_labels()
+        print(f"{folder}: {len(labels)} events, {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
