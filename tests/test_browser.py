@@ -2,7 +2,8 @@
 
 Skipped when /usr/bin/chromium or playwright is missing, unless ``STUDIO_REQUIRE_BROWSER=1`` (CI),
 which turns the skip into a failure. ``STUDIO_BROWSER_APP`` points the tests at another entry
-script (developing the player before the page exists). A screenshot lands in ``test-artifacts/``.
+script and ``STUDIO_BROWSER_QUERY`` adds a query string (e.g. ``?src=soccernet&split=test`` with
+``SOCCERNET_DIR`` set) to try the same checks on other games. Screenshots land in ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def page(browser, server_url):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(server_url)
+    page.goto(server_url + os.environ.get("STUDIO_BROWSER_QUERY", ""))
     wait_until_ready(page)
     yield page
     context.close()
