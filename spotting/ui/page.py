@@ -273,7 +273,8 @@ def main() -> None:
         url["t"] = str(int(now))
     mirror_to_url(url)
     if os.environ.get("STUDIO_TIMING"):  # benchmarks read this line from the server log
-        print(f"studio: page run {1000 * (time.perf_counter() - started):.0f} ms", file=sys.stderr, flush=True)
+        print(f"studio: page run {1000 * (time.perf_counter() - started):.0f} ms, ended at {time.time():.2f}",
+              file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

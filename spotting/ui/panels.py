@@ -63,13 +63,18 @@ def now_ui(now_s: float, shown: Sequence[SourceEvents], labels: Annotations | No
 def details_ui(data: GameData, shown: Sequence[SourceEvents], candidates: Sequence[tuple[str, Annotations]],
                half: int, classes: Sequence[int], tolerance: int, threshold: float,
                class_thresholds: dict[int, float]) -> None:
-    events_tab, metrics_tab, export_tab = st.tabs(["Events", "Metrics", "Export"])
-    with events_tab:
-        table_ui(data, shown, half, classes)
-    with metrics_tab:
-        metrics_ui(data, shown, tolerance, threshold_array(threshold, class_thresholds))
-    with export_tab:
-        export_ui(data, shown)
+    # Lazy tabs: only the open one runs, so metrics and the PR chart cost nothing until asked for.
+    events_tab, metrics_tab, export_tab = st.tabs(["Events", "Metrics", "Export"], key="details_tab",
+                                                  on_change="rerun")
+    if events_tab.open:
+        with events_tab:
+            table_ui(data, shown, half, classes)
+    if metrics_tab.open:
+        with metrics_tab:
+            metrics_ui(data, shown, tolerance, threshold_array(threshold, class_thresholds))
+    if export_tab.open:
+        with export_tab:
+            export_ui(data, shown)
 
 
 def table_ui(data: GameData, shown: Sequence[SourceEvents], half: int, classes: Sequence[int]) -> None:
