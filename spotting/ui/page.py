@@ -86,14 +86,15 @@ def threshold_ui() -> tuple[float, dict[int, float], float, int]:
                                          help="A prediction matches a ground truth within ±δ/2 (SoccerNet). "
                                               "Average-mAP loose uses δ = 5…60 s, tight δ = 1…5 s.")
     class_thresholds = {}
-    overridden = st.session_state.get("override_classes", [])
-    with st.expander(f"Per-class thresholds ({len(overridden)} overridden)", expanded=False):
+    with st.expander("Per-class thresholds", expanded=False):  # a constant label keeps it open across reruns
         names = st.multiselect("Override the threshold of", CLASSES, key="override_classes")
         slots = st.columns(4)
         for position, name in enumerate(names):
             st.session_state.setdefault(f"thr::{name}", threshold)
             class_thresholds[CLASS_INDEX[name]] = slots[position % 4].slider(
                 name, 0.0, 1.0, step=0.01, key=f"thr::{name}")
+    if class_thresholds:
+        st.caption("Per-class thresholds: " + ", ".join(f"{CLASSES[c]} {v:.2f}" for c, v in class_thresholds.items()))
     return threshold, class_thresholds, nms, int(tolerance)
 
 
