@@ -109,6 +109,19 @@ def compute_stats(data_dir: Path) -> dict:
     }
 
 
+def _format(stats: dict) -> str:
+    """JSON with one line per key, per row of a matrix and per gap pair: diffable and short."""
+    def block(value: object, indent: str) -> str:
+        if isinstance(value, dict) and value:
+            items = [f'{indent} {json.dumps(k)}: {block(v, indent + " ")}' for k, v in value.items()]
+            return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+        if isinstance(value, list) and value and isinstance(value[0], list):
+            return "[\n" + ",\n".join(f"{indent} {json.dumps(row)}" for row in value) + f"\n{indent}]"
+        return json.dumps(value)
+
+    return block(stats, "") + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -118,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError(args.data, "no games.json here", "pass --data pointing at the shared data folder")
     stats = compute_stats(args.data)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(stats, indent=1) + "\n", encoding="utf-8")
+    args.out.write_text(_format(stats), encoding="utf-8")
     print(f"wrote {args.out}: {stats['games']} games, {stats['events_per_game']} events per game")
     return 0
 

@@ -73,6 +73,18 @@ def test_video_decodes_with_the_half_duration(game: Game) -> None:
         assert fps > 0 and abs(frames / fps - seconds) <= 1.0
 
 
+def test_features_can_be_recomputed_from_the_video(game: Game) -> None:
+    """video -> features: decoding the .webm and encoding it gives the stored features (before compression)."""
+    from spotting.synth.encoder import features_from_video
+
+    for half in (1, 2):
+        stored = np.asarray(game.load_features(half), np.float32)
+        decoded = features_from_video(game.video_path(half)).astype(np.float32)
+        assert decoded.shape == stored.shape
+        cosine = (decoded * stored).sum(1) / np.linalg.norm(decoded, axis=1) / np.linalg.norm(stored, axis=1)
+        assert cosine.mean() > 0.97
+
+
 def test_cues_jump_at_the_event_frame(game: Game) -> None:
     """Learnability: the features change sharply exactly at each event's frame, not elsewhere."""
     labels = game.read_labels()

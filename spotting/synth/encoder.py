@@ -10,9 +10,12 @@ scaled to about unit variance with constants measured once on synthetic games.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
+
+from spotting.errors import InputError
 
 FEATURE_DIM = 512
 PROJECTION_SEED = 20261127
@@ -82,3 +85,42 @@ def encode_frames(frames: np.ndarray) -> np.ndarray:
     # float64: BLAS sums in a thread-count-dependent order; at this precision the float16 features
     # written to disk come out bit-identical whatever the threads (the determinism tests rely on it)
     return (descriptor @ projection(descriptor.shape[1]) * OUTPUT_SCALE).astype(np.float32)
+
+
+def features_from_video(path: str | Path, framerate: float = 2.0, batch: int = 128) -> np.ndarray:
+    """(T, 512) float16 features of a video file at ``framerate`` (T = floor(duration * framerate)).
+
+    Decodes the video (any size: frames are resized to 398x224 first) and encodes the frame
+    nearest to each sampling time; on a synthetic game's .webm this gives features close to the
+    stored ones (those were computed from the frames before compression).
+    """
+    path = Path(path)
+    capture = cv2.VideoCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    if not capture.isOpened() or fps <= 0 or count <= 0:
+        capture.release()
+        raise InputError(path, "cannot read this video", "check the file plays, or regenerate it")
+    n_out = int(np.floor(count / fps * framerate))
+    wanted = np.minimum(np.round(np.arange(n_out) / framerate * fps).astype(np.int64), count - 1)  # (T,)
+    features, pending, index, ok = [], [], 0, True
+    for target in wanted:
+        while index <= target:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            index += 1
+        if not ok:
+            break
+        if frame.shape[:2] != (224, 398):
+            frame = cv2.resize(frame, (398, 224), interpolation=cv2.INTER_AREA)
+        pending.append(frame)
+        if len(pending) == batch:
+            features.append(encode_frames(np.stack(pending)))
+            pending = []
+    capture.release()
+    if pending:
+        features.append(encode_frames(np.stack(pending)))
+    if not features:
+        raise InputError(path, "no frame could be decoded", "check the file plays, or regenerate it")
+    return np.concatenate(features).astype(np.float16)

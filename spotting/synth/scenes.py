@@ -105,16 +105,18 @@ def _template(cls: str, kit: tuple, other: tuple, rng: np.random.Generator, spon
         player(img, 120, 215, 90, kit)
         player(img, 290, 215, 90, kit)
         player(img, 205, 220, 100, BLACK)
-    elif cls == "Offside":  # wide view with the linesman's flag and a drawn offside line
-        crowd(img, 0, 40, rng)
-        boards(img, 40, 52, sponsors)
-        grass(img, 52, 45)
-        for i in range(6):
-            player(img, 60 + 45 * i, 110 + 18 * (i % 4), 26, kit if i % 2 else other)
+    elif cls == "Offside":  # the assistant referee on the touchline, flag up, and the drawn offside line
+        crowd(img, 0, 50, rng)
+        boards(img, 50, 80, sponsors)
+        grass(img, 80, 45)
+        cv2.line(img, (0, 205), (W, 205), WHITE, 4)
+        for i in range(4):
+            player(img, 40 + 30 * i, 150 + 10 * (i % 2), 45, kit if i % 2 else other)
         overlay = img.copy()
-        cv2.rectangle(overlay, (240, 52), (250, H), (240, 220, 0), -1)
-        cv2.addWeighted(overlay, 0.7, img, 0.3, 0, dst=img)
-        player(img, 360, 90, 36, (0, 0, 0))
+        cv2.rectangle(overlay, (0, 80), (150, 200), (240, 220, 0), -1)  # the offside zone, shaded
+        cv2.addWeighted(overlay, 0.35, img, 0.65, 0, dst=img)
+        cv2.line(img, (150, 80), (150, 200), (240, 220, 0), 4)
+        player(img, 280, 215, 130, (0, 230, 200), arms_up=True)  # fluorescent kit
     elif cls == "Shots on target":  # side angle: goal on the right, keeper diving at the ball
         crowd(img, 0, 50, rng)
         grass(img, 50, 40, slant=0.6)
@@ -190,7 +192,7 @@ _SPRITES: dict[str, tuple] = {
     "Kick-off": ((_BALL, WHITE, 6, (199, 120), (150, 135), 0.3, 1.5),),
     "Goal": ((_BALL, WHITE, 16, (199, 200), (230, 110), 0.0, 0.6),),
     "Substitution": ((_CARD, BLACK, 34, (205, 150), (205, 90), 0.0, 0.5),),
-    "Offside": ((_CARD, FLAG, 14, (372, 70), (380, 20), 0.0, 0.4),),
+    "Offside": ((_CARD, RED, 30, (300, 120), (305, 60), 0.0, 0.4), (_CARD, FLAG, 16, (300, 120), (305, 60), 0.0, 0.4)),
     "Shots on target": ((_BALL, WHITE, 7, (110, 170), (330, 95), 0.0, 0.7), ("keeper", KEEPER, 60, (370, 150), (340, 120), 0.2, 0.7)),
     "Shots off target": ((_BALL, WHITE, 7, (250, 160), (60, 10), 0.0, 0.8),),
     "Clearance": ((_BALL, WHITE, 9, (205, 200), (150, 10), 0.0, 1.2),),
