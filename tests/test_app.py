@@ -280,3 +280,40 @@ def test_embedded_demo_opens_with_model_events(monkeypatch):
     table = event_rows(app)
     assert len(table) > 0 and set(table["source"]) == {"demo model"}
     assert (table["confidence"] >= app.slider(key="threshold").value).all()
+
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REAL_GAME = "england_epl/2015-2016/2015-08-16 - 18-00 Manchester City 3 - 0 Chelsea"
+
+
+def test_real_test_game_with_netvlad_predictions(monkeypatch):
+    if not (SHARED_DATA / "soccernet" / REAL_GAME / "Labels-v2.json").is_file():
+        pytest.skip("../shared/data is not available")
+    monkeypatch.setenv("SOCCERNET_DIR", str(SHARED_DATA / "soccernet"))
+    monkeypatch.delenv("SOCCERNET_PREDICTIONS_DIR", raising=False)
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.query_params.update(src="soccernet", split="test", game=REAL_GAME, half="2", thr="0.5")
+    run_clean(app)
+    table = event_rows(app)
+    assert set(table["source"]) == {"netvlad_v2"} and len(table) > 50
+    assert "✓ matched" in set(table["status"])
+    summary = next(c.value for c in app.main.caption if "ground-truth events" in c.value)
+    assert "half 2 · 46:47 long" in summary  # the half length comes from games.json (2807.04 s)
+
+
+def test_uploaded_features_and_labels_make_a_game_the_model_runs_on(app, fixture_root):
+    if not (fixture_root / "model.pt").is_file():
+        pytest.skip("the model/inference modules are not installed")
+    game = fixture_root / "soccernet" / GAME_NAME
+    app.session_state["source"] = "Upload files"
+    app.run()
+    app.file_uploader(key="up_f1").set_value(("1_mine.npy", (game / f"1_{FEATURES}").read_bytes(), "application/octet-stream"))
+    app.file_uploader(key="up_labels").set_value(("Labels-v2.json", (game / "Labels-v2.json").read_bytes(), "application/json"))
+    app.session_state["run_model_game"] = True
+    app.session_state["ckpt_mode"] = "Checkpoint path"
+    app.session_state["ckpt_path"] = str(fixture_root / "model.pt")
+    app.session_state["threshold"] = 0.0
+    run_clean(app)
+    table = event_rows(app)
+    assert len(table) > 0 and set(table["source"]) == {"model"}
+    assert any("Uploaded game" in c.value for c in app.main.caption)
