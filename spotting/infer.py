@@ -156,3 +156,78 @@ def save_scores(path: str | Path, scores: GameScores) -> Path:
         arrays[f"detection_{half}"] = s.detection
     np.savez_compressed(path, framerate=np.float64(next(iter(scores.halves.values())).framerate), **arrays)
     return Path(path)
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+def _infer_one(loaded: LoadedModel, game, out: Path, config, force: bool, scores_out: Path | None) -> int:
+    from spotting.postprocess import spot_events
+    from spotting.results import write_results
+
+    if out.exists() and not force:  # check before spending time on inference
+        from spotting.errors import InputError
+
+        raise InputError(out, "already exists", "pass --force to overwrite it or choose another --out")
+    features = {h: game.load_features(h, dim=loaded.feature_dim) for h in (1, 2)}
+    scores = infer_game(loaded, features)
+    events = spot_events(scores, config)
+    write_results(out, events, url_local=game.name, force=force)
+    if scores_out is not None:
+        save_scores(scores_out, scores)
+    return len(events)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from tqdm import tqdm
+
+    from spotting.postprocess import DEFAULT_NMS_WINDOW_S, SpottingConfig
+    from spotting.results import RESULTS_FILE
+    from spotting.soccernet import find_games, game_at
+
+    p = argparse.ArgumentParser(prog="python -m spotting.infer", description="Spot actions in whole games.")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--game-dir", type=Path, help="one game folder")
+    where.add_argument("--soccernet-dir", type=Path, help="a SoccerNet root (with --split and --out-dir)")
+    p.add_argument("--features", default=None, help="feature file name after 1_/2_ (default: the checkpoint's)")
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--out", type=Path, help=f"output file for --game-dir (default GAME/{RESULTS_FILE})")
+    p.add_argument("--split", default="test")
+    p.add_argument("--out-dir", type=Path, help="output root for --soccernet-dir: OUT/<game>/" + RESULTS_FILE)
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    p.add_argument("--threshold", type=float, default=0.0, help="confidence threshold (default: keep all)")
+    p.add_argument("--nms-window", type=float, default=DEFAULT_NMS_WINDOW_S, help="NMS window in seconds")
+    p.add_argument("--save-scores", action="store_true", help="also write the curves and scores as scores.npz")
+    p.add_argument("--force", action="store_true", help="overwrite existing result files")
+    args = p.parse_args(argv)
+    loaded = load_checkpoint(args.checkpoint, args.device)
+    features = args.features or loaded.features
+    config = SpottingConfig(threshold=args.threshold, nms_window_s=args.nms_window)
+    if args.game_dir is not None:
+        game = game_at(args.game_dir, features=features)
+        out = args.out or game.directory / RESULTS_FILE
+        n = _infer_one(loaded, game, out, config, args.force, out.with_name("scores.npz") if args.save_scores else None)
+        print(f"{n} events → {out} (device {loaded.device})")
+        return 0
+    if args.out_dir is None:
+        p.error("--soccernet-dir needs --out-dir")
+    games = find_games(args.soccernet_dir, args.split, features, require="features")
+    if not games:
+        from spotting.errors import InputError
+
+        raise InputError(args.soccernet_dir, f"no game of split {args.split!r} has 1_/2_{features}",
+                         "check --soccernet-dir, --split and --features")
+    total = 0
+    for game in tqdm(games, desc=f"inference on {args.split} ({loaded.device})", unit="game"):
+        out = args.out_dir / game.name / RESULTS_FILE
+        scores_out = out.with_name("scores.npz") if args.save_scores else None
+        total += _infer_one(loaded, game, out, config, args.force, scores_out)
+    print(f"{len(games)} games, {total} events → {args.out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    from spotting.cli import run_cli
+
+    raise SystemExit(run_cli(main))

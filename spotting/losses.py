@@ -83,8 +83,9 @@ SPOTTING_WEIGHT = 1.0
 
 
 def calf_loss(shifts: torch.Tensor, targets: torch.Tensor, segmentation: torch.Tensor,
-              spotting: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Total = 0.000367·L_seg + 1.0·L_spot; returns (total, L_seg, L_spot)."""
+              spotting: torch.Tensor, k: torch.Tensor, segmentation_weight: float = SEGMENTATION_WEIGHT,
+              spotting_weight: float = SPOTTING_WEIGHT) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Total = 0.000367·L_seg + 1.0·L_spot by default; returns (total, L_seg, L_spot)."""
     seg = context_aware_loss(shifts, segmentation, k)
     spot = spotting_loss(targets, spotting)
-    return SEGMENTATION_WEIGHT * seg + SPOTTING_WEIGHT * spot, seg, spot
+    return segmentation_weight * seg + spotting_weight * spot, seg, spot

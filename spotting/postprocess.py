@@ -82,7 +82,7 @@ def nms_events(events: Annotations, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
         return events
     radius = window_radius(_per_class(nms_window_s, class_nms_windows_s), framerate)
     frames = events.frames(framerate)
-    keep_event = np.zeros(len(events), dtype=bool)
+    keep_event = radius[events.class_index] < 0  # no window for that class: keep every event
     for half in np.unique(events.half):
         idx = np.flatnonzero(events.half == half)
         grid = np.zeros((int(frames[idx].max()) + 1, NUM_CLASSES))
@@ -93,7 +93,7 @@ def nms_events(events: Annotations, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
         reps = order[first]
         grid[frames[reps], events.class_index[reps]] = np.maximum(events.confidence[reps], 1e-12)
         keep = nms_dense(grid, radius)
-        keep_event[reps] = keep[frames[reps], events.class_index[reps]]
+        keep_event[reps] |= keep[frames[reps], events.class_index[reps]]
     return events.select(keep_event)
 
 

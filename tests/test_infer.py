@@ -1,0 +1,100 @@
+"""Chunking and stitching at arbitrary lengths, whole-half inference, and the official evaluator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spotting.infer import chunk_boundaries, chunk_starts, infer_half, stitch, stitch_detections
+from spotting.model import CALF, ModelConfig
+
+
+@settings(max_examples=200, deadline=None)
+@given(num_frames=st.integers(1, 4000), chunk=st.integers(4, 300), data=st.data())
+def test_stitching_a_local_model_equals_direct_computation(num_frames: int, chunk: int, data) -> None:
+    receptive = data.draw(st.integers(0, chunk - 1))
+    stride = chunk - receptive
+    rng = np.random.default_rng(num_frames)
+    features = rng.standard_normal((num_frames, 3))
+    local_model = lambda x: np.tanh(x) * 2 + 1  # noqa: E731 — output depends only on the frame itself
+    starts = chunk_starts(num_frames, chunk, stride)
+    padded = np.concatenate([features, np.zeros((max(chunk - num_frames, 0), 3))])
+    chunks = np.stack([local_model(padded[s: s + chunk]) for s in starts])
+    np.testing.assert_array_equal(stitch(chunks, starts, num_frames), local_model(features))
+    # chunks cover the half, the last one ends at the end, boundaries are ordered and inside each chunk
+    assert starts[0] == 0 and (num_frames <= chunk or starts[-1] == num_frames - chunk)
+    assert (np.diff(starts) > 0).all() and (np.diff(starts) <= stride).all()
+    bounds = chunk_boundaries(starts, chunk, num_frames)
+    assert (np.diff(bounds) >= 0).all() and bounds[-1] == num_frames
+    assert (bounds[:-1] >= starts).all() and (bounds[1:] <= starts + chunk).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(num_frames=st.integers(1, 2000), data=st.data())
+def test_detections_land_on_their_frame_once(num_frames: int, data) -> None:
+    chunk, stride = 240, 160
+    starts = chunk_starts(num_frames, chunk, stride)
+    bounds = chunk_boundaries(starts, chunk, num_frames)
+    target = data.draw(st.integers(0, num_frames - 1))
+    cls = data.draw(st.integers(0, 16))
+    spotting = np.zeros((len(starts), 3, 19), np.float32)
+    for i, s in enumerate(starts):  # every chunk that contains the frame reports it
+        if s <= target < s + chunk:
+            spotting[i, 0, :2] = [0.5 + 0.01 * i, (target - s) / chunk]
+            spotting[i, 0, 2 + cls] = 1
+    detection = stitch_detections(spotting, starts, chunk, num_frames)
+    assert np.count_nonzero(detection) == 1
+    owner = np.searchsorted(bounds[1:], target, side="right")
+    assert detection[target, cls] == pytest.approx(0.5 + 0.01 * owner)
+
+
+def test_position_decodes_without_the_reference_off_by_one() -> None:
+    spotting = np.zeros((1, 1, 19), np.float32)
+    spotting[0, 0, :2] = [0.9, 239 / 240]  # trained as t / T for t = 239
+    spotting[0, 0, 2] = 1
+    assert np.flatnonzero(stitch_detections(spotting, np.array([0]), 240, 240)[:, 0]).tolist() == [239]
+    spotting[0, 0, 1] = 120 / 240
+    assert np.flatnonzero(stitch_detections(spotting, np.array([0]), 240, 240)[:, 0]).tolist() == [120]
+
+
+@pytest.fixture(scope="module")
+def model() -> CALF:
+    torch.manual_seed(0)
+    return CALF(ModelConfig(feature_dim=24, chunk_seconds=30, receptive_field_seconds=10)).eval()
+
+
+@pytest.mark.parametrize("num_frames", [1, 37, 60, 61, 100, 141, 333])
+def test_whole_half_inference_equals_chunk_by_chunk_forward(model: CALF, num_frames: int) -> None:
+    """Front end once per half + batched heads == each chunk through the training forward."""
+    c = model.config
+    features = np.random.default_rng(num_frames).standard_normal((num_frames, 24)).astype(np.float32)
+    scores = infer_half(model, features)
+    assert scores.segmentation.shape == scores.detection.shape == (num_frames, 17)
+    starts = chunk_starts(num_frames, c.chunk_size, c.chunk_size - c.receptive_field)
+    length = max(num_frames, c.chunk_size) + 2 * c.margin
+    padded = np.zeros((length, 24), np.float32)
+    padded[c.margin: c.margin + num_frames] = features
+    valid = np.zeros(length, bool)
+    valid[c.margin: c.margin + num_frames] = True
+    window = c.chunk_size + 2 * c.margin
+    with torch.no_grad():
+        outputs = [model(torch.from_numpy(padded[None, s: s + window]), torch.from_numpy(valid[None, s: s + window]))
+                   for s in starts]
+    segmentation = np.stack([o[0][0].numpy() for o in outputs])
+    spotting = np.stack([o[1][0].numpy() for o in outputs])
+    np.testing.assert_allclose(scores.segmentation, stitch(segmentation, starts, num_frames), atol=1e-5)
+    np.testing.assert_allclose(scores.detection, stitch_detections(spotting, starts, c.chunk_size, num_frames), atol=1e-5)
+    assert ((scores.segmentation >= 0) & (scores.segmentation <= 1)).all()
+
+
+def test_model_output_does_not_depend_on_batch_companions(model: CALF) -> None:
+    """Normalisation over features (not over time positions / batch at eval) keeps chunks independent."""
+    x = torch.randn(3, model.config.chunk_size + 2 * model.config.margin, 24)
+    with torch.no_grad():
+        together = model(x)[0]
+        alone = model(x[1:2])[0]
+    torch.testing.assert_close(together[1:2], alone)
+    assert model.norm_seg.num_features == 16 * 17  # not the chunk length

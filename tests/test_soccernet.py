@@ -1,0 +1,133 @@
+"""SoccerNet data layer: real Labels-v2.json of 200 games, features, game discovery, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from SoccerNet.Evaluation.utils import EVENT_DICTIONARY_V2
+
+from spotting.errors import InputError
+from spotting.results import read_results, results_dict, write_results
+from spotting.soccernet import CLASSES, Annotations, find_games, load_features, parse_labels, read_labels
+
+
+def test_classes_come_from_soccernet() -> None:
+    assert len(CLASSES) == 17
+    assert all(EVENT_DICTIONARY_V2[name] == i for i, name in enumerate(CLASSES))
+
+
+def test_real_labels_of_200_games_match_games_json(shared_data: Path) -> None:
+    rows = json.loads((shared_data / "games.json").read_text())
+    assert len(rows) == 200
+    total = inside = 0
+    for row in rows:
+        labels = read_labels(shared_data / "soccernet" / row["game"] / "Labels-v2.json")
+        assert len(labels) == row["num_annotations"], row["game"]
+        assert set(np.unique(labels.half)) <= {1, 2}
+        for half in (1, 2):  # a few real events lie past the video's end (the evaluator clips them)
+            mine = labels.for_half(half)
+            inside += int((mine.position_ms <= row["half_duration_s"][str(half)] * 1000).sum())
+        total += len(labels)
+    assert total == 43_998
+    assert inside / total > 0.99
+
+
+def test_split_discovery_uses_soccernet_lists(shared_data: Path) -> None:
+    test_games = find_games(shared_data / "soccernet", "test", require="labels")
+    valid_games = find_games(shared_data / "soccernet", "valid", require="labels")
+    assert len(test_games) == 100 and len(valid_games) == 100
+    assert not {g.name for g in test_games} & {g.name for g in valid_games}
+    assert len(find_games(shared_data / "soccernet")) == 200  # custom walk finds all
+    assert find_games(shared_data / "soccernet", "test", require="features") == []
+
+
+def test_visibility_team_and_positions_parsed() -> None:
+    data = {"annotations": [
+        {"gameTime": "2 - 45:01", "label": "Goal", "position": "2701000", "team": "home", "visibility": "not shown"},
+        {"gameTime": "1 - 00:12", "label": "Corner", "team": "away", "visibility": "visible"},
+    ]}
+    labels = parse_labels(data)
+    assert labels.half.tolist() == [2, 1]
+    assert labels.position_ms.tolist() == [2_701_000, 12_000]  # second precision when position is absent
+    assert labels.visible.tolist() == [False, True]
+    assert labels.class_index.tolist() == [CLASSES.index("Goal"), CLASSES.index("Corner")]
+
+
+@pytest.mark.parametrize("bad,needle", [
+    ({"annotations": [{"gameTime": "1 - 00:01", "label": "Dribble", "position": "1000"}]}, "unknown label 'Dribble'"),
+    ({"annotations": [{"gameTime": "3 - 00:01", "label": "Goal", "position": "1000"}]}, "gameTime"),
+    ({"annotations": [{"gameTime": "1 - 00:01", "label": "Goal", "position": "soon"}]}, "bad position"),
+    ({"annotation": []}, "no 'annotations' list"),
+])
+def test_bad_labels_name_the_file(tmp_path: Path, bad: dict, needle: str) -> None:
+    path = tmp_path / "Labels-v2.json"
+    path.write_text(json.dumps(bad))
+    with pytest.raises(InputError) as error:
+        read_labels(path)
+    assert needle in str(error.value) and str(path) in str(error.value)
+
+
+def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "Labels-v2.json"
+    path.write_text('{"annotations": [')
+    with pytest.raises(InputError, match="malformed JSON"):
+        read_labels(path)
+
+
+def test_unknown_labels_can_be_skipped_like_the_official_evaluator() -> None:
+    data = {"annotations": [{"gameTime": "1 - 00:01", "label": "Dribble", "position": "1000"},
+                            {"gameTime": "1 - 00:02", "label": "Goal", "position": "2000"}]}
+    assert len(parse_labels(data, unknown="skip")) == 1
+
+
+@pytest.mark.parametrize("array,needle", [
+    (np.zeros((10,), np.float32), "expected (frames, dim)"),
+    (np.zeros((0, 8), np.float32), "0 frames"),
+    (np.array([[1.0, np.nan]], np.float32), "NaN or Inf"),
+    (np.zeros((4, 8), np.int32), "dtype"),
+])
+def test_bad_features(tmp_path: Path, array: np.ndarray, needle: str) -> None:
+    path = tmp_path / "1_feat.npy"
+    np.save(path, array)
+    with pytest.raises(InputError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        load_features(path)
+
+
+def test_truncated_and_wrong_dim_features(tmp_path: Path) -> None:
+    path = tmp_path / "1_feat.npy"
+    np.save(path, np.ones((100, 8), np.float32))
+    with pytest.raises(InputError, match="dimension 8, the model expects 512"):
+        load_features(path, dim=512)
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        load_features(path)
+    with pytest.raises(InputError, match="not found"):
+        load_features(tmp_path / "missing.npy")
+
+
+def test_results_round_trip_and_official_strings(tmp_path: Path) -> None:
+    events = Annotations.from_lists([1, 2], [61500, 5], [13, 2], [True, True], ["", ""], [0.25, 0.9])
+    path = write_results(tmp_path / "results_spotting.json", events, "league/season/game")
+    data = json.loads(path.read_text())
+    assert data["UrlLocal"] == "league/season/game"
+    assert data["predictions"][0] == {"gameTime": "1 - 01:01", "label": "Corner", "position": "61500", "half": "1",
+                                      "confidence": "0.25"}
+    back = read_results(path)
+    assert back.position_ms.tolist() == [61500, 5] and back.confidence.tolist() == [0.25, 0.9]
+    with pytest.raises(InputError, match="already exists"):
+        write_results(path, events)
+    numeric = results_dict(events)
+    for p in numeric["predictions"]:
+        p["position"], p["confidence"], p["half"] = int(p["position"]), float(p["confidence"]), int(p["half"])
+    (tmp_path / "numeric.json").write_text(json.dumps(numeric))
+    assert read_results(tmp_path / "numeric.json").class_index.tolist() == [13, 2]
+
+
+def test_real_netvlad_results_parse(shared_data: Path) -> None:
+    files = sorted((shared_data / "predictions" / "netvlad_v2").glob("*/*/*/results_spotting.json"))
+    assert len(files) == 100
+    events = read_results(files[0])
+    assert len(events) > 0 and ((events.confidence >= 0) & (events.confidence <= 1)).all()
