@@ -139,7 +139,7 @@ def to_annotations(events: list[dict], is_labels: bool) -> Annotations:
 # Positions in 250 ms steps so that several events fall on the same frame (2 fps); three regions:
 # the start, the middle, and around/after the end of the official 120-minute vector.
 positions = st.one_of(st.integers(0, 240), st.integers(2000, 2300), st.integers(28700, 29300)).map(lambda k: k * 250)
-confidences = st.one_of(st.sampled_from([0.0, 0.25, 0.5, 0.5, 1.0, -0.5]), st.floats(0, 1))
+confidences = st.one_of(st.sampled_from([0.0, 0.25, 0.5, 0.5, 1.0, 1.5, -0.5, float("nan")]), st.floats(0, 1))
 
 
 @st.composite
