@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from spotting.cli import run_cli
 from spotting.errors import InputError
@@ -60,8 +59,8 @@ def load_evaluation_set(soccernet_dir: str | Path, predictions_dir: str | Path, 
         present = {g.name for g in games}
         absent = [name for name in getListGames(split) if name not in present]
     if not games:
-        where = f"no game of the {split!r} split with a Labels-v2.json" if split else "no game folder with a Labels-v2.json"
-        raise InputError(soccernet_dir, where, "point --soccernet-dir at your SoccerNet root")
+        what = f"no game of the {split!r} split with a Labels-v2.json" if split else "no game folder with a Labels-v2.json"
+        raise InputError(soccernet_dir, what, "point --soccernet-dir at your SoccerNet root")
     missing = [g.name for g in games if not (predictions_dir / g.name / prediction_file).is_file()]
     if missing and not missing_as_empty:
         more = f" ({len(missing) - 1} more game(s) lack one too)" if len(missing) > 1 else ""
@@ -94,23 +93,28 @@ def evaluate_folder(soccernet_dir: str | Path, predictions_dir: str | Path, spli
 
 
 def format_table(result: SpottingMetrics) -> str:
-    """A readable table: overall, per class, visible / unshown, in percent."""
+    """A readable table: overall, per class, visible / unshown (in percent) and the counts behind them."""
     deltas = result.deltas_s
     span = f"{deltas[0]:g} s" if len(deltas) == 1 else f"{deltas[0]:g}..{deltas[-1]:g} s"
-    lines = [f"Average-mAP ({result.metric}, tolerance {span}) over {result.num_games} game(s)", ""]
+
+    def row(name: str, a_map: float, visible: float, unshown: float, labels: int, not_shown: int, preds: int) -> str:
+        return (f"{name:<20} {100 * a_map:7.2f} {100 * visible:8.2f} {100 * unshown:8.2f} "
+                f"{labels:7d} {not_shown:9d} {preds:11d}")
+
     header = f"{'class':<20} {'a-mAP':>7} {'visible':>8} {'unshown':>8} {'labels':>7} {'not shown':>9} {'predictions':>11}"
-    lines += [header, "-" * len(header)]
-    lines.append(f"{'all':<20} {100 * result.a_mAP:7.2f} {100 * result.a_mAP_visible:8.2f} "
-                 f"{100 * result.a_mAP_unshown:8.2f} {int(result.num_labels_visible.sum() + result.num_labels_unshown.sum()):7d} "
-                 f"{int(result.num_labels_unshown.sum()):9d} {int(result.num_predictions.sum()):11d}")
+    labels = result.num_labels_visible + result.num_labels_unshown
+    lines = [f"Average-mAP ({result.metric}, tolerance {span}) over {result.num_games} game(s)", "", header,
+             "-" * len(header),
+             row("all", result.a_mAP, result.a_mAP_visible, result.a_mAP_unshown, int(labels.sum()),
+                 int(result.num_labels_unshown.sum()), int(result.num_predictions.sum()))]
     for c, name in enumerate(CLASSES):
-        lines.append(f"{name:<20} {100 * result.a_mAP_per_class[c]:7.2f} {100 * result.a_mAP_per_class_visible[c]:8.2f} "
-                     f"{100 * result.a_mAP_per_class_unshown[c]:8.2f} "
-                     f"{int(result.num_labels_visible[c] + result.num_labels_unshown[c]):7d} "
-                     f"{int(result.num_labels_unshown[c]):9d} {int(result.num_predictions[c]):11d}")
+        lines.append(row(name, result.a_mAP_per_class[c], result.a_mAP_per_class_visible[c],
+                         result.a_mAP_per_class_unshown[c], int(labels[c]), int(result.num_labels_unshown[c]),
+                         int(result.num_predictions[c])))
     if len(deltas) > 1:
-        lines += ["", "mAP per tolerance: " + ", ".join(f"{d:g}s {100 * m:.2f}" for d, m in zip(deltas, result.mAP_per_delta))]
-        lines.append("(unshown overall is rescaled by 17/13 as officially: 4 classes are never unshown)")
+        per_delta = ", ".join(f"{d:g}s {100 * m:.2f}" for d, m in zip(deltas, result.mAP_per_delta))
+        lines += ["", f"mAP per tolerance: {per_delta}",
+                  "(unshown overall is rescaled by 17/13 as officially: 4 classes are never unshown)"]
     return "\n".join(lines)
 
 

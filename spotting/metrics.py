@@ -173,8 +173,10 @@ class GameFigures:
     """Quick figures of one game at one tolerance and one confidence threshold (per class).
 
     A prediction counts at the threshold when ``confidence >= threshold[class]``. TP/FP/FN use the
-    official matching (which gives the same matches as matching only the predictions kept by the
-    threshold). Ratios with a zero denominator are 0, as officially.
+    official matching of all predictions, which matches the kept ones exactly as matching only the
+    kept ones would (``match_events`` on thresholded predictions), except when a dropped prediction
+    had overwritten a kept one on the same frame and class. Ratios with a zero denominator are 0, as
+    officially.
     """
 
     tolerance_s: float  # official δ (window width): match within ± δ/2
