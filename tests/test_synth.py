@@ -12,8 +12,8 @@ import pytest
 
 from spotting.errors import InputError
 from spotting.results import write_results
-from spotting.soccernet import CLASS_INDEX, NUM_CLASSES, Game, load_features, read_labels
-from spotting.synth import generate_game
+from spotting.soccernet import CLASS_INDEX, CLASSES, NUM_CLASSES, Game, load_features, read_labels
+from spotting.synth import game_timeline, generate_game
 from spotting.synth.__main__ import main as synth_main
 from spotting.synth.render import cue_onset_frames
 from spotting.synth.timeline import MIN_GAP_S, load_stats, sample_half_seconds, sample_timeline
@@ -109,6 +109,10 @@ def test_same_seed_same_game_whatever_the_workers(game: Game, tmp_path: Path) ->
     for half in (1, 2):
         assert np.array_equal(np.load(again.features_path(half)), np.load(game.features_path(half)))
     assert again.video_path(1) is None
+    planned = game_timeline(SEED, HALF_S).events  # the cheap preview is exactly what was written
+    written = game.read_labels()
+    assert np.array_equal(planned.position_ms, written.position_ms)
+    assert np.array_equal(planned.class_index, written.class_index)
     other = generate_game(tmp_path / "other", SEED + 1, half_seconds=(20.0, 20.0), video=False, workers=1)
     assert other.labels_path.read_text() != game.labels_path.read_text()
 
@@ -169,6 +173,17 @@ def test_timeline_follows_the_real_statistics() -> None:
     assert top[CLASS_INDEX["Shots off target"]] == CLASS_INDEX["Ball out of play"]
     ball_out = np.concatenate([g.team[g.class_index == CLASS_INDEX["Ball out of play"]] for g in games])
     assert set(ball_out) == {"not applicable"}
+
+
+def test_rare_boost_makes_rare_classes_frequent() -> None:
+    rare = load_stats().rare_classes
+    assert {CLASSES[c] for c in rare} == {"Penalty", "Red card", "Yellow->red card"}
+
+    def rare_count(boost: float) -> int:
+        return sum(int(np.isin(game_timeline(seed, rare_boost=boost).events.class_index, rare).sum())
+                   for seed in range(20))
+
+    assert rare_count(6.0) > 3 * max(rare_count(1.0), 1)
 
 
 def test_cli_writes_games_and_refuses_to_overwrite(tmp_path: Path, capsys) -> None:

@@ -3,6 +3,6 @@
 ``generate_game(out_dir, seed)`` writes one game; ``python -m spotting.synth`` is the CLI.
 """
 
-from spotting.synth.game import DEFAULT_FEATURES, generate_game
+from spotting.synth.game import DEFAULT_FEATURES, GameTimeline, game_timeline, generate_game
 
-__all__ = ["DEFAULT_FEATURES", "generate_game"]
+__all__ = ["DEFAULT_FEATURES", "GameTimeline", "game_timeline", "generate_game"]

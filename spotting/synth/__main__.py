@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--games", type=int, default=None, help="write this many games under --out")
     parser.add_argument("--features", default=DEFAULT_FEATURES, help="features file name after '1_' / '2_'")
     parser.add_argument("--workers", type=int, default=2, help="processes per game (one per half)")
+    parser.add_argument("--rare-boost", type=float, default=1.0,
+                        help="x odds of the classes rarer than once per real game (training sets only)")
     parser.add_argument("--force", action="store_true", help="overwrite non-empty game folders")
     args = parser.parse_args(argv)
     if args.minutes is not None and args.minutes * 60 < 10:
@@ -47,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                 bar.update(done - bar.n)
 
             game = generate_game(folder, seed, halves, video=not args.no_video, features_name=args.features,
-                                 progress=progress, force=args.force, workers=args.workers)
+                                 progress=progress, force=args.force, workers=args.workers,
+                                 rare_boost=args.rare_boost)
         labels = game.read_labels()
         print(f"{folder}: {len(labels)} events, {time.perf_counter() - start:.1f} s")
     return 0

@@ -169,9 +169,35 @@ def _run_jobs(jobs: list[HalfJob], workers: int, total: int, progress: Callable[
         progress(total, total)
 
 
+@dataclass(frozen=True)
+class GameTimeline:
+    """What a seed decides before any rendering: cheap, so a demo seed can be picked by its events."""
+
+    events: Annotations
+    half_seconds: tuple[float, float]
+    kits: tuple[tuple, tuple]  # BGR shirt colours of home and away
+    team_names: tuple[str, str]
+
+
+def game_timeline(seed: int, half_seconds: tuple[float, float] | None = None, rare_boost: float = 1.0) -> GameTimeline:
+    """The events, half lengths, kits and names of the game of ``seed`` (exactly what generate_game writes)."""
+    timeline_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[0])
+    if half_seconds is None:
+        half_seconds = sample_half_seconds(timeline_rng)
+    if len(half_seconds) != 2 or min(half_seconds) < 10:
+        raise InputError(None, f"half lengths {half_seconds} s", "give two halves of at least 10 s each")
+    if rare_boost <= 0:
+        raise InputError(None, f"rare_boost {rare_boost}", "give a positive factor (1 = the real rates)")
+    half_seconds = (float(half_seconds[0]), float(half_seconds[1]))
+    events = sample_timeline(timeline_rng, half_seconds, rare_boost=rare_boost)
+    kit_index = timeline_rng.choice(len(KITS), size=2, replace=False)
+    names = tuple(TEAM_NAMES[i] for i in timeline_rng.choice(len(TEAM_NAMES), size=2, replace=False))
+    return GameTimeline(events, half_seconds, (KITS[kit_index[0]], KITS[kit_index[1]]), names)
+
+
 def generate_game(out_dir: Path, seed: int, half_seconds: tuple[float, float] | None = None, video: bool = True,
                   features_name: str = DEFAULT_FEATURES, progress: Callable[[int, int], None] | None = None,
-                  force: bool = False, workers: int = 2) -> Game:
+                  force: bool = False, workers: int = 2, rare_boost: float = 1.0) -> Game:
     """Generate the game of ``seed`` into ``out_dir`` and return it as a :class:`Game`.
 
     Writes ``{1,2}_<features_name>`` (float16 ``(T, 512)``, T = floor(2 * half seconds)),
@@ -179,28 +205,22 @@ def generate_game(out_dir: Path, seed: int, half_seconds: tuple[float, float] | 
     always computed from the rendered frames; ``video=False`` only skips the encoding. The same
     seed and half lengths give identical labels and features, whatever ``workers`` (processes, one
     per half). ``progress(done, total)`` counts rendered frames. Refuses a non-empty ``out_dir``
-    unless ``force``.
+    unless ``force``. ``rare_boost`` (training games only) makes the rare classes more frequent.
     """
     out_dir = Path(out_dir)
     _check_target(out_dir, force)
-    timeline_seed, scene_seed, *half_seeds = np.random.SeedSequence(seed).spawn(4)
-    timeline_rng = np.random.default_rng(timeline_seed)
-    if half_seconds is None:
-        half_seconds = sample_half_seconds(timeline_rng)
-    if len(half_seconds) != 2 or min(half_seconds) < 10:
-        raise InputError(None, f"half lengths {half_seconds} s", "give two halves of at least 10 s each")
-    events = sample_timeline(timeline_rng, tuple(half_seconds))
-    kit_index = timeline_rng.choice(len(KITS), size=2, replace=False)
-    names = tuple(TEAM_NAMES[i] for i in timeline_rng.choice(len(TEAM_NAMES), size=2, replace=False))
-    kits = (KITS[kit_index[0]], KITS[kit_index[1]])
+    timeline = game_timeline(seed, half_seconds, rare_boost)
+    _, scene_seed, *half_seeds = np.random.SeedSequence(seed).spawn(4)
+    events = timeline.events
     first_goals = events.select((events.half == 1) & (events.class_index == CLASSES.index("Goal")))
     half_time_score = (int((first_goals.team == "home").sum()), int((first_goals.team == "away").sum()))
 
-    n_features = [int(np.floor(s * FEATURE_FPS)) for s in half_seconds]
+    n_features = [int(np.floor(s * FEATURE_FPS)) for s in timeline.half_seconds]
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [HalfJob(out_dir, half, events.for_half(half), n, scene_seed, half_seed, kits, names,
-                    (0, 0) if half == 1 else half_time_score, video, features_name)
+    jobs = [HalfJob(out_dir, half, events.for_half(half), n, scene_seed, half_seed, timeline.kits,
+                    timeline.team_names, (0, 0) if half == 1 else half_time_score, video, features_name)
             for half, n, half_seed in zip(HALVES, n_features, half_seeds)]
     _run_jobs(jobs, workers, sum(n * (RENDER_FPS // FEATURE_FPS) for n in n_features), progress)
-    (out_dir / LABELS_FILE).write_text(json.dumps(labels_dict(events, *names), indent=1) + "\n", encoding="utf-8")
+    labels = labels_dict(events, *timeline.team_names)
+    (out_dir / LABELS_FILE).write_text(json.dumps(labels, indent=1) + "\n", encoding="utf-8")
     return game_at(out_dir, features=features_name)

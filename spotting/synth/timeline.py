@@ -37,6 +37,12 @@ class TimelineStats:
     not_shown_rate: np.ndarray  # (17,)
     team_probabilities: np.ndarray  # (17, 3) home, away, not applicable
     same_team: np.ndarray  # (17, 17) P(same team as the previous event with a team)
+    events_per_game: np.ndarray  # (17,) mean count per real game
+
+    @property
+    def rare_classes(self) -> np.ndarray:
+        """Indices of the classes seen less than once per real game (Penalty, Red card, Yellow->red card)."""
+        return np.flatnonzero(self.events_per_game < 1.0)
 
 
 @lru_cache(maxsize=1)
@@ -61,6 +67,7 @@ def load_stats(path: Path = STATS_FILE) -> TimelineStats:
         not_shown_rate=np.asarray(data["not_shown_rate"], dtype=np.float64),
         team_probabilities=np.asarray(data["team_probabilities"]["by_class"], dtype=np.float64),
         same_team=np.asarray(data["same_team_probability"], dtype=np.float64),
+        events_per_game=np.asarray(data["class_counts"], dtype=np.float64) / data["games"],
     )
 
 
@@ -85,9 +92,17 @@ def _team(rng: np.random.Generator, stats: TimelineStats, cls: int, previous: tu
     return "home" if rng.random() < p[0] / max(p[0] + p[1], 1e-9) else "away"
 
 
-def sample_half(rng: np.random.Generator, half: int, seconds: float, stats: TimelineStats | None = None) -> Annotations:
-    """Events of one half of ``seconds`` length, every position in [0, seconds - 1 s)."""
+def sample_half(rng: np.random.Generator, half: int, seconds: float, stats: TimelineStats | None = None,
+                rare_boost: float = 1.0) -> Annotations:
+    """Events of one half of ``seconds`` length, every position in [0, seconds - 1 s).
+
+    ``rare_boost`` > 1 multiplies the odds of moving to a rare class (less than once per real game)
+    at each step: more examples of them in training games; keep 1 for realistic games.
+    """
     stats = stats or load_stats()
+    transitions = stats.transitions.copy()
+    transitions[:, stats.rare_classes] *= rare_boost
+    transitions /= transitions.sum(1, keepdims=True)
     end = seconds - 1.0
     t = min(_draw_quantile(rng, stats.quantile_levels, stats.first_event_quantiles), 2.0)
     cls = int(rng.choice(NUM_CLASSES, p=stats.start_probabilities))
@@ -101,7 +116,7 @@ def sample_half(rng: np.random.Generator, half: int, seconds: float, stats: Time
         classes.append(cls)
         teams.append(team)
         visible.append(bool(rng.random() >= stats.not_shown_rate[cls]))
-        nxt = int(rng.choice(NUM_CLASSES, p=stats.transitions[cls]))
+        nxt = int(rng.choice(NUM_CLASSES, p=transitions[cls]))
         gaps = stats.pair_gaps.get((cls, nxt), stats.previous_gaps[cls])
         t += max(MIN_GAP_S, _draw_quantile(rng, stats.quantile_levels, gaps))
         cls = nxt
@@ -113,6 +128,6 @@ def sample_half(rng: np.random.Generator, half: int, seconds: float, stats: Time
 
 
 def sample_timeline(rng: np.random.Generator, half_seconds: tuple[float, float],
-                    stats: TimelineStats | None = None) -> Annotations:
+                    stats: TimelineStats | None = None, rare_boost: float = 1.0) -> Annotations:
     """Events of a whole game (both halves), sorted by half then position."""
-    return Annotations.concatenate([sample_half(rng, h, s, stats) for h, s in zip((1, 2), half_seconds)])
+    return Annotations.concatenate([sample_half(rng, h, s, stats, rare_boost) for h, s in zip((1, 2), half_seconds)])
