@@ -177,12 +177,27 @@ def _template(cls: str, kit: tuple, other: tuple, rng: np.random.Generator, spon
         grass(img, 140, 60)
         for i in range(7):
             player(img, 60 + 45 * i, 200 + 14 * (i % 2), 110 - 10 * (i % 3), kit, arms_up=True)
-    else:  # cards: referee close-up in front of the booked player
+    elif cls == "Yellow card":  # referee close-up in front of the booked player, stands behind
         crowd(img, 0, H, rng, dark=0.5)
-        cv2.rectangle(img, (120, 110), (280, H), BLACK, -1)
-        cv2.circle(img, (200, 75), 34, SKIN, -1)
+        _referee_close_up(img, 200)
         player(img, 340, 224, 170, kit)
+    elif cls == "Red card":  # wider: the referee sends the player off towards the tunnel
+        crowd(img, 0, 95, rng)
+        boards(img, 95, 120, sponsors)
+        grass(img, 120, 70)
+        _referee_close_up(img, 140)
+        player(img, 330, 200, 90, kit)
+    else:  # Yellow->red card: second yellow, then red, one in each hand, on the pitch
+        crowd(img, 0, 60, rng, dark=0.7)
+        grass(img, 60, 90, slant=0.5)
+        _referee_close_up(img, 199)
+        player(img, 60, 224, 150, kit)
     return img
+
+
+def _referee_close_up(img: np.ndarray, x: int) -> None:
+    cv2.rectangle(img, (x - 80, 110), (x + 80, H), BLACK, -1)
+    cv2.circle(img, (x, 75), 34, SKIN, -1)
 
 
 # Moving sprites: (kind, colour, size, start (x, y), end (x, y), t0, t1) in seconds since the cut.
@@ -202,9 +217,9 @@ _SPRITES: dict[str, tuple] = {
     "Indirect free-kick": ((_BALL, WHITE, 8, (160, 200), (160, 200), 0.0, 1.0),),
     "Direct free-kick": ((_BALL, WHITE, 7, (90, 210), (200, 60), 0.5, 1.6),),
     "Corner": ((_BALL, WHITE, 7, (122, 140), (330, 60), 1.0, 2.0),),
-    "Yellow card": ((_CARD, YELLOW, 26, (250, 150), (250, 30), 0.0, 0.5),),
-    "Red card": ((_CARD, RED, 26, (250, 150), (250, 30), 0.0, 0.5),),
-    "Yellow->red card": ((_CARD, YELLOW, 26, (150, 150), (140, 30), 0.0, 0.5), (_CARD, RED, 26, (250, 150), (260, 30), 0.0, 0.5)),
+    "Yellow card": ((_CARD, YELLOW, 34, (250, 150), (250, 30), 0.0, 0.5),),
+    "Red card": ((_CARD, RED, 40, (80, 150), (60, 30), 0.0, 0.5),),
+    "Yellow->red card": ((_CARD, YELLOW, 34, (130, 150), (110, 30), 0.0, 0.5), (_CARD, RED, 34, (270, 150), (290, 30), 0.0, 0.5)),
 }
 
 
