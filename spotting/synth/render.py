@@ -70,13 +70,18 @@ def plan_half(events: Annotations, n_frames: int, rng: np.random.Generator, star
             kind[k0:k1] = cls
             phase[k0:k1] = np.arange(k1 - k0) / RENDER_FPS
             team[k0:k1] = side
-            flip[k0:k1] = rng.random() < 0.5
+            mirrored = rng.random() < 0.5
+            if k0 > 0 and kind[k0 - 1] == cls:  # same shot still on screen: cut to the other angle
+                mirrored = not flip[k0 - 1]
+            flip[k0:k1] = mirrored
             if cls == CLASS_INDEX["Goal"]:
                 kind[k1:k1 + int(GOAL_REPLAY_S * RENDER_FPS)] = REPLAY
         else:  # off camera: replay on screen, keeping at least 1 s of the previous event's shot
             r0 = max(k0 - int(REPLAY_LEAD_S * RENDER_FPS), previous + RENDER_FPS)
             k1 = k0 + int(BANNER_SECONDS * RENDER_FPS)
             kind[r0:k1] = REPLAY
+            if k0 >= 2 and banner[k0 - 1] == cls:  # same graphic still up: take it down for a moment
+                banner[k0 - 2:k0] = -1
             banner[k0:k1] = cls
         if cls == CLASS_INDEX["Goal"]:
             score[k0:, side] += 1
