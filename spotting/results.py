@@ -56,7 +56,9 @@ def read_results(path: str | Path, unknown: str = "skip") -> Annotations:
 
 def results_dict(events: Annotations, url_local: str = "") -> dict:
     """The official JSON structure (string values, as SoccerNet publishes them)."""
-    order = np.lexsort((events.position_ms, events.half))
+    # Sorted by half and evaluation frame only: predictions sharing a frame and class keep their
+    # order, because SoccerNet's evaluator keeps the last one written.
+    order = np.lexsort((events.frames(2.0), events.half))
     predictions = [
         {
             "gameTime": format_game_time(events.half[i], events.position_ms[i]),

@@ -114,7 +114,7 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
             steps = len(starts) // config.batch_size
             totals = np.zeros(3)
             started = time.perf_counter()
-            bar = tqdm(range(steps), desc=f"epoch {epoch}", unit="batch", leave=False, dynamic_ncols=True)
+            bar = tqdm(range(steps), desc=f"epoch {epoch}", unit="batch", leave=False, dynamic_ncols=True, disable=None)
             for step in bar:
                 sl = slice(step * config.batch_size, (step + 1) * config.batch_size)
                 f, v, s, t = (torch.as_tensor(a, device=device) for a in make_batch(train_halves, index[sl], starts[sl], model_config))
@@ -164,10 +164,15 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
 
 
 def _games(root: Path, split: str, features: str) -> list[Game]:
-    """A SoccerNet split name, or a text file listing game folders (relative to the root)."""
+    """Games of a split: a text file listing game folders (relative to the root), a sub-folder of the
+    root (every game under it), ``all`` (every game under the root), or a SoccerNet split name."""
     if Path(split).is_file():
-        names = [line.strip() for line in Path(split).read_text().splitlines() if line.strip()]
-        games = [g for g in find_games(root, None, features, require="both") if g.name in set(names)]
+        names = {line.strip() for line in Path(split).read_text().splitlines() if line.strip()}
+        games = [g for g in find_games(root, None, features, require="both") if g.name in names]
+    elif split == "all":
+        games = find_games(root, None, features, require="both")
+    elif (Path(root) / split).is_dir():
+        games = find_games(Path(root) / split, None, features, require="both")
     else:
         games = find_games(root, split, features, require="both")
     if not games and split:
@@ -181,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--soccernet-dir", type=Path, required=True)
     p.add_argument("--features", default=DEFAULT_FEATURES, help="feature file name after 1_/2_ (default %(default)s)")
     p.add_argument("--out", type=Path, required=True, help="output folder for checkpoints and metrics.jsonl")
-    p.add_argument("--train-split", default="train", help="SoccerNet split name or a file listing game folders")
+    p.add_argument("--train-split", default="train", help="SoccerNet split name, a sub-folder of the root, 'all', or a file listing game folders")
     p.add_argument("--valid-split", default="valid", help="SoccerNet split name, a file, or '' for none")
     p.add_argument("--framerate", type=float, default=2.0)
     p.add_argument("--no-attention", action="store_true", help="plain CALF without the self-attention block")

@@ -1,0 +1,181 @@
+"""Engine speed and memory, side by side with the public CALF reference, in one run.
+
+    python -m benchmarks.bench_engine [--repeats 7] [--json]
+
+Runs ``../shared/bench/calf-reference/bench.py --part P`` as a subprocess for the reference and
+our own parts in subprocesses of their own (so peak RSS is per part), on the same shapes: one game
+of 5,400 + 5,463 frames × 512, batch 32, and prints the ratios. 2 torch threads everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "bench" / "calf-reference" / "bench.py"
+HALF_LEN = (5400, 5463)
+EVENTS_PER_GAME = [1, 5, 2, 6, 4, 12, 11, 16, 62, 38, 23, 21, 3, 10, 4, 1, 1]  # as the reference harness
+
+
+def _maxrss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _median(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _labels(rng):
+    from spotting.soccernet import Annotations
+
+    half, pos, cls = [], [], []
+    for c, n in enumerate(EVENTS_PER_GAME):
+        for _ in range(n):
+            h = int(rng.integers(1, 3))
+            half.append(h)
+            pos.append(int(rng.integers(0, HALF_LEN[h - 1] * 500)))
+            cls.append(c)
+    n = len(half)
+    return Annotations.from_lists(half, pos, cls, [True] * n, [""] * n, [1.0] * n)
+
+
+def part_infer(repeats: int) -> dict:
+    import numpy as np
+    import torch
+
+    from spotting.checkpoint import load_checkpoint, save_checkpoint
+    from spotting.infer import infer_game
+    from spotting.model import CALF, ModelConfig
+    from spotting.postprocess import SpottingConfig, spot_events
+    from spotting.results import write_results
+    from spotting.soccernet import load_features
+
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    tmp = Path(tempfile.mkdtemp(prefix="bench_engine_"))
+    for half, length in zip((1, 2), HALF_LEN):
+        np.save(tmp / f"{half}_features.npy", rng.standard_normal((length, 512)).astype(np.float32))
+    save_checkpoint(tmp / "model.pt", CALF(ModelConfig(attention=True)), "features.npy")
+    loaded = load_checkpoint(tmp / "model.pt", "cpu")
+
+    def one_game() -> None:
+        features = {h: load_features(tmp / f"{h}_features.npy", dim=512) for h in (1, 2)}
+        scores = infer_game(loaded, features)
+        events = spot_events(scores, SpottingConfig())
+        write_results(tmp / "results_spotting.json", events, "game", force=True)
+
+    return {"full game (load, infer, NMS, json), attention on": _median(one_game, repeats), "maxrss_mib": _maxrss_mib()}
+
+
+def part_train(repeats: int) -> dict:
+    import numpy as np
+    import torch
+
+    from spotting.encoding import k_frames
+    from spotting.losses import calf_loss
+    from spotting.model import CALF, ModelConfig
+    from spotting.sampling import ChunkSampler, half_data, make_batch
+
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    labels = _labels(rng)
+    out = {}
+    for attention in (False, True):
+        config = ModelConfig(attention=attention)
+        halves = [half_data(rng.standard_normal((n, 512)).astype(np.float32), labels, h, config)
+                  for h, n in zip((1, 2), HALF_LEN)]
+        sampler = ChunkSampler(halves, config, seed=0)
+        model = CALF(config).train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+        k = torch.as_tensor(k_frames(config.framerate), dtype=torch.float32)
+        epoch = iter(range(10**6))
+
+        def one_step() -> None:
+            index, starts = sampler.epoch(next(epoch), 32)
+            f, v, s, t = (torch.as_tensor(a) for a in make_batch(halves, index, starts, config))
+            segmentation, spotting = model(f, v)
+            loss = calf_loss(s, t, segmentation, spotting, k)[0]
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        out[f"train step, batch 32, attention {'on' if attention else 'off'}"] = _median(one_step, repeats)
+    out["maxrss_mib"] = _maxrss_mib()
+    return out
+
+
+def part_encode(repeats: int) -> dict:
+    import numpy as np
+
+    from spotting.encoding import event_onehot, k_frames, time_shifts
+
+    labels = _labels(np.random.default_rng(0))
+    onehot = event_onehot(labels, 1, HALF_LEN[0], 2.0)
+    k = k_frames(2.0)
+    return {"label encoding, 1 half": _median(lambda: time_shifts(onehot, k), max(repeats, 20)), "maxrss_mib": _maxrss_mib()}
+
+
+PARTS = {"infer": part_infer, "train": part_train, "encode": part_encode}
+
+
+def _child(args: list[str]) -> dict:
+    result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        raise SystemExit(f"benchmark part failed: {' '.join(args)}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.part:
+        print(json.dumps(PARTS[args.part](args.repeats)))
+        return 0
+    if not REFERENCE.is_file():
+        raise SystemExit(f"{REFERENCE} not found: the reference harness lives in ../shared/bench beside the checkout")
+    rows = []
+    for part in ("infer", "train", "encode"):
+        ref = _child([sys.executable, str(REFERENCE), "--part", part, "--repeats", str(args.repeats)])
+        ours = _child([sys.executable, "-m", "benchmarks.bench_engine", "--part", part, "--repeats", str(args.repeats)])
+        t = ref["timings"]
+        if part == "infer":
+            rows.append(("full-game inference + post-processing (attention on)", t["total"]["median"],
+                         ours["full game (load, infer, NMS, json), attention on"], "≥ 2×"))
+            rows.append(("peak memory, full-game inference (MiB)", ref["maxrss_mib"], ours["maxrss_mib"], "≤ 1× (ratio ≥ 1)"))
+        elif part == "train":
+            ref_step = t["step total"]["median"]  # batch preparation included, as in ours
+            rows.append(("one training step, batch 32, attention off", ref_step, ours["train step, batch 32, attention off"], "≥ 1×"))
+            rows.append(("one training step, batch 32, attention on", ref_step, ours["train step, batch 32, attention on"], "≥ 0.67× (≤ 1.5× time)"))
+        else:
+            rows.append(("label encoding, one half", next(iter(t.values()))["median"], ours["label encoding, 1 half"], "≥ 50×"))
+    if args.json:
+        print(json.dumps([{"measure": m, "reference": r, "ours": o, "speed-up": r / o, "goal": g} for m, r, o, g in rows]))
+        return 0
+    print(f"{'measure':58s} {'reference':>10s} {'ours':>10s} {'ref/ours':>9s}  goal")
+    for measure, ref_value, our_value, goal in rows:
+        print(f"{measure:58s} {ref_value:10.4f} {our_value:10.4f} {ref_value / our_value:8.2f}×  {goal}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
