@@ -103,6 +103,20 @@ class CALF(nn.Module):
             pooled = (pooled - 3) // 2 + 1
         self.head_conf = nn.Linear(16 * pooled, c.num_detections * 2)
         self.head_class = nn.Linear(16 * pooled, c.num_detections * c.num_classes)
+        self._spread_slots()
+
+    def _spread_slots(self) -> None:
+        """Start each detection slot at its own place in the chunk (slot i at (i + ½)/N) with a low
+        confidence. With the reference's random init every slot starts near the chunk's middle, so
+        the position-based matching hands targets to slots almost at random and the confidences
+        learn slowly; spread slots behave like anchors from the first step."""
+        n = self.config.num_detections
+        with torch.no_grad():
+            centres = (torch.arange(n, dtype=torch.float32) + 0.5) / n
+            bias = self.head_conf.bias.view(n, 2)
+            bias[:, 0] = -2.0  # sigmoid ≈ 0.12: most slots are empty
+            bias[:, 1] = torch.log(centres / (1 - centres))
+            self.head_conf.weight.mul_(0.1)
 
     # -- stages ---------------------------------------------------------------------------------
     def encode(self, features: torch.Tensor) -> torch.Tensor:
