@@ -53,7 +53,13 @@ def fixture_root(tmp_path_factory) -> Path:
         return root
     torch.manual_seed(0)
     config = ModelConfig(chunk_seconds=60.0, receptive_field_seconds=20.0, attention_ff=64)
-    save_checkpoint(root / "model.pt", CALF(config), features=FEATURES)
+    model = CALF(config)
+    with torch.no_grad():  # an untrained head gives nearly equal confidences: spread them so thresholds bite
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+        if hasattr(model, "head_conf"):
+            model.head_conf.weight.normal_(0.0, 0.05)
+    save_checkpoint(root / "model.pt", model, features=FEATURES)
     return root
 
 

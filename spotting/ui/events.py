@@ -49,6 +49,8 @@ def match(labels: Annotations | None, events: Annotations, tolerance_s: float,
         from spotting.metrics import match_events
     except ImportError:
         return None, None
+    if len(events) == 0 or len(labels) == 0:  # nothing can match (and spares the matcher empty arrays)
+        return np.zeros(len(events), bool), np.zeros(len(labels), bool)
     result = match_events(labels, events, tolerance_s=tolerance_s, framerate=framerate)
     return np.asarray(result.prediction_matched, bool), np.asarray(result.label_matched, bool)
 

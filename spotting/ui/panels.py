@@ -195,11 +195,10 @@ def export_ui(data: GameData, shown: Sequence[SourceEvents]) -> None:
     st.caption("The events shown, after thresholds and NMS: `results_spotting.json` in the official format "
                "(readable by SoccerNet's evaluator), or one CSV with every source.")
     columns = st.columns(min(len(shown), 3) + 1)
-    url_local = data.game.name if data.game.name not in ("demo", "uploaded game") else ""
     for column, source in zip(columns, shown):
         column.download_button(
             f"{source.name} · results_spotting.json ({len(source.events)})",
-            data=lambda s=source: json.dumps(results_dict(s.events, url_local), indent=1),
+            data=lambda s=source: json.dumps(results_dict(s.events, data.url_local), indent=1),
             file_name="results_spotting.json", mime="application/json", on_click="ignore",
             key=f"export-json-{source.name}", width="stretch")
     columns[-1].download_button("All sources · events.csv", data=lambda: events_csv(shown), file_name="events.csv",

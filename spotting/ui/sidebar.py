@@ -85,7 +85,7 @@ def game_ui(demo: sources.DemoAssets) -> tuple[sources.GameData | None, str | No
                 return None, None
             sidebar.caption("A synthetic match with its own features, labels and video; the demo model was "
                             "trained on other synthetic matches.")
-            return sources.load_game(demo.game, "Demo game (synthetic match)", sources.game_stamps(demo.game)), None
+            return sources.load_game(demo.game, "Demo game (synthetic match)", "", sources.game_stamps(demo.game)), None
         if source == SOURCE_SOCCERNET:
             return _soccernet_ui(), None
         return _upload_ui(), None
@@ -154,7 +154,7 @@ def predictions_ui(data: sources.GameData, demo: sources.DemoAssets) -> Predicti
         names.add(name)
         return name
 
-    saved_root = sources.predictions_root(st.session_state.get("sn_root", "")) if data.game.name not in ("demo",) else None
+    saved_root = sources.predictions_root(st.session_state.get("sn_root", "")) if data.url_local else None
     saved = sources.saved_predictions(str(saved_root), data.game.name) if saved_root else {}
     if saved:
         picked = sidebar.multiselect("Saved predictions for this game", list(saved), default=list(saved),

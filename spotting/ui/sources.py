@@ -40,6 +40,7 @@ class GameData:
     labels: Annotations | None  # None when the game has no Labels-v2.json
     half_durations_s: dict[int, float]
     feature_halves: tuple[int, ...]  # halves whose features exist (a model can run on them)
+    url_local: str = ""  # the game's path under a SoccerNet root ("" for the demo and uploads): UrlLocal in exports
 
 
 @dataclass(frozen=True)
@@ -142,14 +143,17 @@ def _half_durations(game: Game, labels: Annotations | None, frames: dict[int, in
 
 
 @st.cache_data(show_spinner="Reading the game…", max_entries=32)
-def load_game(game: Game, title: str, _stamps: tuple = ()) -> GameData:
-    """Labels and feature shapes of a game folder (features are memory-mapped, only shapes read here)."""
+def load_game(game: Game, title: str, url_local: str, stamps: tuple) -> GameData:
+    """Labels and feature shapes of a game folder (features are memory-mapped, only shapes read here).
+
+    ``stamps`` (file mtimes, see :func:`game_stamps`) is only part of the cache key: edited files are re-read.
+    """
     labels = game.read_labels() if game.has_labels else None
     frames = {}
     for half in HALVES:
         if game.features_path(half).is_file():
             frames[half] = int(game.load_features(half).shape[0])
-    return GameData(game, title, labels, _half_durations(game, labels, frames), tuple(sorted(frames)))
+    return GameData(game, title, labels, _half_durations(game, labels, frames), tuple(sorted(frames)), url_local)
 
 
 def game_stamps(game: Game) -> tuple:
@@ -157,7 +161,7 @@ def game_stamps(game: Game) -> tuple:
 
 
 def soccernet_game(game: Game) -> GameData:
-    return load_game(game, game.name.split("/")[-1], game_stamps(game))
+    return load_game(game, game.name.split("/")[-1], game.name, game_stamps(game))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -210,7 +214,7 @@ def uploaded_game(features: dict[int, tuple[str, bytes]], labels: tuple[str, byt
         (directory / LABELS_FILE).write_bytes(data)
     files = tuple(sorted(p.name for p in directory.iterdir()))
     game = Game(directory, "uploaded game", features=UPLOAD_FEATURES, files=files)
-    return load_game(game, "Uploaded game", game_stamps(game))
+    return load_game(game, "Uploaded game", "", game_stamps(game))
 
 
 # ----------------------------------------------------------------------------- model predictions
