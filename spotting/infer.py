@@ -104,7 +104,7 @@ def infer_half(model: CALF, features: np.ndarray, device: torch.device | str = "
     length = max(num_frames, chunk)  # a half shorter than one chunk is zero-padded (masked) to one chunk
     model.eval()
     with torch.inference_mode():
-        x = torch.as_tensor(np.asarray(features, dtype=np.float32), device=device)
+        x = torch.as_tensor(np.array(features, dtype=np.float32), device=device)  # copy: memory maps are read-only
         context = model.context(_pad_codes(model.encode(x), config.margin, length))[0]  # (152, length)
         index = torch.as_tensor(starts, device=device)[:, None] + torch.arange(chunk, device=device)
         segments, spots = [], []
