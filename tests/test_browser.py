@@ -163,14 +163,15 @@ def pick_marker(page) -> dict:
 
 def expected_half_duration_s() -> float | None:
     """Length of the demo's first half from its features (frames / 2 fps), when the demo exists."""
-    try:
-        import numpy as np
+    import numpy as np
 
+    from spotting.errors import InputError
+    try:
         from spotting.demo import demo_game
-    except ImportError:
+
+        path = demo_game().features_path(1)
+    except (ImportError, InputError):
         return None
-    game = demo_game()
-    path = game.features_path(1)
     return float(np.load(path, mmap_mode="r").shape[0]) / 2.0 if path.is_file() else None
 
 
