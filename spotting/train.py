@@ -45,6 +45,7 @@ class TrainConfig:
     device: str = "auto"
     resume: bool = False
     threads: int = 0  # torch CPU threads (0: torch's default)
+    segmentation_weight: float = 0.000367  # CALF's weight of the context-aware loss (spotting loss: 1)
     model: ModelConfig = field(default_factory=ModelConfig)
 
 
@@ -119,7 +120,7 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
                 sl = slice(step * config.batch_size, (step + 1) * config.batch_size)
                 f, v, s, t = (torch.as_tensor(a, device=device) for a in make_batch(train_halves, index[sl], starts[sl], model_config))
                 seg, spot = model(f, v)
-                loss, seg_loss, spot_loss = calf_loss(s, t, seg, spot, k)
+                loss, seg_loss, spot_loss = calf_loss(s, t, seg, spot, k, config.segmentation_weight)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -197,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--valid-every", type=int, default=TrainConfig.valid_every)
     p.add_argument("--patience", type=int, default=TrainConfig.patience)
     p.add_argument("--dropout", type=float, default=ModelConfig.dropout)
+    p.add_argument("--segmentation-weight", type=float, default=TrainConfig.segmentation_weight,
+                   help="weight of the context-aware segmentation loss (default: CALF's %(default)s)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1, ...")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0)
@@ -214,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     model = ModelConfig(feature_dim=dim, framerate=args.framerate, attention=not args.no_attention, dropout=args.dropout)
     config = TrainConfig(out=args.out, epochs=args.epochs, batch_size=args.batch_size, chunks_per_epoch=args.chunks_per_epoch,
                          lr=args.lr, valid_every=args.valid_every, patience=args.patience, seed=args.seed,
-                         device=args.device, resume=args.resume, threads=args.threads, model=model)
+                         device=args.device, resume=args.resume, threads=args.threads,
+                         segmentation_weight=args.segmentation_weight, model=model)
     valid = _games(args.soccernet_dir, args.valid_split, args.features) if args.valid_split else []
     (args.out).mkdir(parents=True, exist_ok=True)
     (args.out / "train_config.json").write_text(json.dumps({**asdict(config), "out": str(config.out)}, indent=1, default=str))
