@@ -76,6 +76,8 @@ def game_ui(demo: sources.DemoAssets) -> tuple[sources.GameData | None, str | No
     """Draw the game source pickers; return the game (None when nothing is loadable) and an error text."""
     sidebar = st.sidebar
     sidebar.header("Game")
+    fallback = SOURCE_SOCCERNET if sources.default_soccernet_root() else SOURCE_UPLOAD
+    st.session_state.setdefault("source", SOURCE_DEMO if demo.game is not None else fallback)
     source = sidebar.radio("Source", (SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD), key="source",
                            horizontal=False, label_visibility="collapsed")
     try:
