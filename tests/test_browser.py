@@ -56,7 +56,7 @@ def browser(server_url):
 
 @pytest.fixture()
 def page(browser, server_url):
-    context = browser.new_context(viewport={"width": 1500, "height": 1300})
+    context = browser.new_context(viewport={"width": 1500, "height": 2200})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
