@@ -138,28 +138,28 @@ def metrics_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, th
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={c: percent for c in ("Average-mAP loose", "Average-mAP tight",
                                                      f"mAP @ δ={tolerance}s", "precision", "recall")})
-    left, right = st.columns([3, 2])
-    with left:
-        name = st.selectbox("Per class, for", list(per_source), key="metrics_source") if len(per_source) > 1 \
-            else next(iter(per_source))
-        st.dataframe(_per_class(per_source[name], data.labels), hide_index=True, width="stretch",
-                     height=38 + 35 * NUM_CLASSES,
-                     column_config={"AP": st.column_config.ProgressColumn(f"AP @ δ={tolerance}s", min_value=0.0,
-                                                                         max_value=1.0, format="%.2f"),
-                                    "precision": st.column_config.NumberColumn(format="%.2f"),
-                                    "recall": st.column_config.NumberColumn(format="%.2f")})
-    with right:
-        options = ["All classes"] + list(CLASSES)
-        picked = st.selectbox("PR curve of", options, key="pr_class")
-        class_index = None if picked == "All classes" else CLASSES.index(picked)
-        curves, points = [], []
-        for source_name, figures in per_source.items():
-            precision, recall = _pr(figures, class_index)
-            curves.append((source_name, recall, precision))
-            totals = _totals(figures) if class_index is None else _class_row(figures, class_index)
-            points.append((source_name, totals["recall"], totals["precision"]))
-        st.plotly_chart(pr_curve_figure(curves, f"{picked} — δ = {tolerance} s", points), width="stretch",
-                        config={"displaylogo": False})
+    name = st.selectbox("Per class, for", list(per_source), key="metrics_source") if len(per_source) > 1 \
+        else next(iter(per_source))
+    st.dataframe(_per_class(per_source[name], data.labels), hide_index=True, width="stretch",
+                 height=38 + 35 * NUM_CLASSES,
+                 column_config={"AP": st.column_config.ProgressColumn(f"AP @ δ={tolerance}s", min_value=0.0,
+                                                                     max_value=1.0, format="%.2f"),
+                                "precision": st.column_config.NumberColumn(format="%.2f"),
+                                "recall": st.column_config.NumberColumn(format="%.2f")})
+    left, right = st.columns([1, 2])
+    options = ["All classes"] + list(CLASSES)
+    picked = left.selectbox("PR curve of", options, key="pr_class")
+    left.caption("Precision and recall at SoccerNet's 200 confidence thresholds, at tolerance δ; the cross marks "
+                 "the current thresholds.")
+    class_index = None if picked == "All classes" else CLASSES.index(picked)
+    curves, points = [], []
+    for source_name, figures in per_source.items():
+        precision, recall = _pr(figures, class_index)
+        curves.append((source_name, recall, precision))
+        totals = _totals(figures) if class_index is None else _class_row(figures, class_index)
+        points.append((source_name, totals["recall"], totals["precision"]))
+    right.plotly_chart(pr_curve_figure(curves, f"{picked} — δ = {tolerance} s", points), width="stretch",
+                       config={"displaylogo": False})
 
 
 def _pr(figures, class_index: int | None) -> tuple[np.ndarray, np.ndarray]:
