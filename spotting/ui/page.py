@@ -29,7 +29,9 @@ try:  # the synchronised video + timeline component; without it the page falls b
     from spotting.ui.player import video_player_timeline
 except ImportError:
     video_player_timeline = None
-if os.environ.get("STUDIO_PLAYER") == "off":  # e.g. `streamlit run spotting/ui/page.py`, without app.py's routes
+# The player needs the routes app.py mounts (plotly.js, video files): `streamlit run spotting/ui/page.py`
+# (argv[0] is then this file) gets plotly + st.video instead; STUDIO_PLAYER=off forces that fallback.
+if os.environ.get("STUDIO_PLAYER") == "off" or Path(sys.argv[0]).resolve() == Path(__file__).resolve():
     video_player_timeline = None
 try:
     from spotting.ui.video import video_url_for
