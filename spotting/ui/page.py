@@ -23,7 +23,7 @@ from spotting.ui import panels, sidebar, sources
 from spotting.ui.panels import request_seek
 from spotting.ui.events import (SourceEvents, apply_thresholds, decode_class_thresholds, encode_class_thresholds,
                                 match, next_time)
-from spotting.ui.figures import Curve, Lane, timeline_figure
+from spotting.ui.figures import MAX_CURVE_POINTS, Curve, Lane, timeline_figure
 
 try:  # the synchronised video + timeline component; without it the page falls back to plotly + st.video
     from spotting.ui.player import video_player_timeline
@@ -195,6 +195,32 @@ def draw_timeline(data: sources.GameData, half: int, figure: dict, shown: list[S
     return float(st.session_state.get("_time_s", 0.0))
 
 
+def threshold_and_match(name: str, candidates: Annotations, labels: Annotations | None, threshold: float,
+                        class_thresholds: dict[int, float], tolerance: int) -> SourceEvents:
+    """A source's events above the thresholds, matched against the labels (TP/FP/FN) when there are labels."""
+    kept = apply_thresholds(candidates, threshold, class_thresholds)
+    try:
+        matched, label_matched = match(labels, kept, tolerance)
+    except InputError as error:
+        st.error(str(error), icon=":material/error:")
+        matched, label_matched = None, None
+    return SourceEvents(name, kept, matched, label_matched)
+
+
+def half_figure(data: sources.GameData, shown: list[SourceEvents], half: int, classes: list[int],
+                curves: list[Curve]) -> dict:
+    """The timeline figure of one half; missed labels are those the first source did not find."""
+    labels = data.labels.for_half(half) if data.labels is not None else None
+    primary = shown[0] if shown else None
+    label_matched = (primary.label_matched[data.labels.half == half]
+                     if primary is not None and primary.label_matched is not None else None)
+    lanes = [Lane(s.name, s.events.for_half(half), None if s.matched is None else s.matched[s.events.half == half])
+             for s in shown]
+    return timeline_figure(half=half, half_duration_s=data.half_durations_s[half], classes=classes, labels=labels,
+                           label_matched=label_matched, lanes=lanes, curves=curves,
+                           primary_name=primary.name if primary else "")
+
+
 def main() -> None:
     started = time.perf_counter()
     st.set_page_config(page_title="Action Spotting Studio", page_icon="⚽", layout="wide",
@@ -230,40 +256,24 @@ def main() -> None:
     for problem in choices.errors:
         st.error(str(problem), icon=":material/error:")
 
-    shown = []
-    for name, events in candidates:
-        kept = apply_thresholds(events, threshold, class_thresholds)
-        try:
-            matched, label_matched = match(data.labels, kept, tolerance)
-        except InputError as error:
-            st.error(str(error), icon=":material/error:")
-            matched, label_matched = None, None
-        shown.append(SourceEvents(name, kept, matched, label_matched))
-
+    shown = [threshold_and_match(name, events, data.labels, threshold, class_thresholds, tolerance)
+             for name, events in candidates]
     if "curve_classes" not in st.session_state and scores is not None:
         st.session_state["curve_classes"] = default_curves(candidates[0][1])
     half, classes, curve_classes = view_ui(data, scores is not None and bool(data.feature_halves))
     panels.summary_ui(data, shown, half)
     curves = []
     if curve_classes and scores is not None and half in data.feature_halves:
-        times, values = sources.display_curves(*(str(choices.model.checkpoint), sources.stamp(choices.model.checkpoint),
-                                                 data.game, data.feature_halves), half, 1500)
+        checkpoint = choices.model.checkpoint
+        times, values = sources.display_curves(str(checkpoint), sources.stamp(checkpoint), data.game,
+                                               data.feature_halves, half, MAX_CURVE_POINTS)
         curves = [Curve(c, times[c], values[c]) for c in curve_classes]
-    labels_half = data.labels.for_half(half) if data.labels is not None else None
-    primary = shown[0] if shown else None
-    label_matched = (primary.label_matched[data.labels.half == half]
-                     if primary is not None and primary.label_matched is not None else None)
-    lanes = [Lane(s.name, s.events.for_half(half), None if s.matched is None else s.matched[s.events.half == half])
-             for s in shown]
-    figure = timeline_figure(half=half, half_duration_s=data.half_durations_s[half], classes=classes,
-                             labels=labels_half, label_matched=label_matched, lanes=lanes, curves=curves,
-                             primary_name=primary.name if primary else "")
-    now = float(st.session_state.get("_time_s", 0.0))
-    jump_ui(shown, data.labels, half, classes, now)
+    figure = half_figure(data, shown, half, classes, curves)
+    jump_ui(shown, data.labels, half, classes, float(st.session_state.get("_time_s", 0.0)))
     now = draw_timeline(data, half, figure, shown)
     if video_player_timeline is not None:
         panels.now_ui(now, shown, data.labels, half, curves)
-    panels.details_ui(data, shown, candidates, half, classes, tolerance, threshold, class_thresholds)
+    panels.details_ui(data, shown, half, classes, tolerance, threshold, class_thresholds)
 
     source_code = {sidebar.SOURCE_DEMO: "demo", sidebar.SOURCE_SOCCERNET: "soccernet",
                    sidebar.SOURCE_UPLOAD: "upload"}[st.session_state.get("source", sidebar.SOURCE_DEMO)]

@@ -60,9 +60,8 @@ def now_ui(now_s: float, shown: Sequence[SourceEvents], labels: Annotations | No
     st.caption(text)
 
 
-def details_ui(data: GameData, shown: Sequence[SourceEvents], candidates: Sequence[tuple[str, Annotations]],
-               half: int, classes: Sequence[int], tolerance: int, threshold: float,
-               class_thresholds: dict[int, float]) -> None:
+def details_ui(data: GameData, shown: Sequence[SourceEvents], half: int, classes: Sequence[int], tolerance: int,
+               threshold: float, class_thresholds: dict[int, float]) -> None:
     # Lazy tabs: only the open one runs, so metrics and the PR chart cost nothing until asked for.
     events_tab, metrics_tab, export_tab = st.tabs(["Events", "Metrics", "Export"], key="details_tab",
                                                   on_change="rerun")
