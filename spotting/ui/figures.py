@@ -175,6 +175,7 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
     margin = {"l": 10, "r": 10, "t": 40, "b": 40}
     tick_values, tick_text = minute_ticks(half_duration_s)
     bottom = f"x{rows}" if rows > 1 else "x"
+    pad_s = 0.01 * half_duration_s  # so a kick-off at 00:00 is not cut in half by the frame
     layout: dict = {
         "height": plot_px + margin["t"] + margin["b"], "margin": margin, "hovermode": "closest", "dragmode": "zoom",
         "uirevision": f"half-{half}", "paper_bgcolor": "white", "plot_bgcolor": "white",
@@ -191,7 +192,7 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
         y0 = max(0.0, top - height / plot_px)
         suffix = "" if row == 1 else str(row)
         layout[f"xaxis{suffix}"] = {
-            "anchor": f"y{suffix}", "domain": [0, 1], "range": [0, half_duration_s], "tickmode": "array",
+            "anchor": f"y{suffix}", "domain": [0, 1], "range": [-pad_s, half_duration_s + pad_s], "tickmode": "array",
             "tickvals": tick_values, "ticktext": tick_text, "showticklabels": row == rows, "showgrid": True,
             "gridcolor": _GRID, "zeroline": False, "showline": False,
             **({"matches": bottom} if f"x{suffix}" != bottom else {}),
