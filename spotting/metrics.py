@@ -281,7 +281,8 @@ def match_events(labels: Annotations, predictions: Annotations, tolerance_s: flo
         valid = np.flatnonzero(key >= 0)
         entry = np.searchsorted(key[gt_source], key[valid])  # entries are sorted by key
         taken = taken_by[entry]
-        label_prediction[valid] = np.where(taken >= 0, pred_source[np.maximum(taken, 0)], -1)
+        if pred_source.size:  # with no predictions nothing is taken (and pred_source cannot be indexed)
+            label_prediction[valid] = np.where(taken >= 0, pred_source[np.maximum(taken, 0)], -1)
     prediction_evaluated = np.zeros(len(predictions), dtype=bool)
     prediction_evaluated[pred_source] = True
     return EventMatch(prediction_label >= 0, label_prediction >= 0, prediction_label, label_prediction,

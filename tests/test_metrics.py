@@ -312,3 +312,12 @@ def test_to_dict_has_plain_values_for_every_metric():
         assert all(type(v) is float for k, v in d.items() if not k.startswith("a_mAP_per_class"))
         assert all(type(v) is float and len(d[k]) == 17 for k in d if k.startswith("a_mAP_per_class") for v in d[k])
         json.dumps(d)
+
+
+def test_match_events_with_no_predictions_misses_every_label() -> None:
+    from spotting.metrics import match_events
+    from spotting.soccernet import Annotations
+
+    labels = Annotations.from_lists([1, 2], [1000, 5000], [2, 9], [True, False], ["", ""], [1.0, 1.0])
+    match = match_events(labels, Annotations.empty(), 5.0)
+    assert match.label_matched.tolist() == [False, False] and match.prediction_matched.size == 0

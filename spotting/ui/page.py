@@ -1,6 +1,7 @@
 """The Action Spotting Studio page: a game, its predictions on a timeline, live thresholds, metrics.
 
-Run with ``streamlit run app.py`` (which runs this page), or ``streamlit run spotting/ui/page.py``.
+Run with ``streamlit run app.py`` (which runs this page behind the video and plotly.js routes the
+player needs). Served directly (``streamlit run spotting/ui/page.py``) it falls back to plotly + st.video.
 The page composes library calls only: sources → cached scores/candidates → thresholds → figures.
 """
 
@@ -165,7 +166,11 @@ def jump_ui(shown: list[SourceEvents], labels: Annotations | None, half: int, cl
 def draw_timeline(data: sources.GameData, half: int, figure: dict, shown: list[SourceEvents]) -> float:
     """The player component (video + timeline + playhead), else plotly + st.video; returns the current time."""
     duration = data.half_durations_s[half]
-    video_url = video_url_for(data.game, half) if video_url_for is not None else None
+    try:
+        video_url = video_url_for(data.game, half) if video_url_for is not None else None
+    except InputError as error:  # an unreadable video: the timeline and curves still work without it
+        st.error(str(error), icon=":material/error:")
+        video_url = None
     if video_player_timeline is not None:
         times = sorted({float(t) for s in shown for t in s.events.position_ms[s.events.half == half] / 1000.0})
         plot_px = int(figure["layout"]["height"])
