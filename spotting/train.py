@@ -124,7 +124,7 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                totals += (float(loss), float(seg_loss), float(spot_loss))
+                totals += (loss.item(), seg_loss.item(), spot_loss.item())
                 bar.set_postfix(loss=f"{totals[0] / (step + 1):.3f}")
             record = {"epoch": epoch, "loss": totals[0] / max(steps, 1), "seg_loss": totals[1] / max(steps, 1),
                       "spot_loss": totals[2] / max(steps, 1), "lr": optimizer.param_groups[0]["lr"],
