@@ -24,7 +24,8 @@ class SpottingConfig:
     class_nms_windows_s: dict[int, float] = field(default_factory=dict)  # class index → override
 
 
-def _per_class(default: float, overrides: dict[int, float] | None, num_classes: int = NUM_CLASSES) -> np.ndarray:
+def per_class_values(default: float, overrides: dict[int, float] | None, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """``(num_classes,)``: the global value with the per-class overrides applied."""
     values = np.full(num_classes, float(default))
     for index, value in (overrides or {}).items():
         values[int(index)] = float(value)
@@ -80,7 +81,7 @@ def nms_events(events: Annotations, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
     """Per-class NMS on any event list (e.g. a loaded ``results_spotting.json``), on a frame grid."""
     if len(events) == 0:
         return events
-    radius = window_radius(_per_class(nms_window_s, class_nms_windows_s), framerate)
+    radius = window_radius(per_class_values(nms_window_s, class_nms_windows_s), framerate)
     frames = events.frames(framerate)
     keep_event = radius[events.class_index] < 0  # no window for that class: keep every event
     for half in np.unique(events.half):
@@ -112,7 +113,7 @@ def detect_events(scores, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
     """Per-class NMS over each half's detection scores (``GameScores``); no threshold."""
     parts = []
     for half, half_scores in sorted(scores.halves.items()):
-        r = window_radius(_per_class(nms_window_s, class_nms_windows_s), half_scores.framerate)
+        r = window_radius(per_class_values(nms_window_s, class_nms_windows_s), half_scores.framerate)
         kept = np.where(nms_dense(half_scores.detection, r), half_scores.detection, 0)
         parts.append(detection_events(kept, half, half_scores.framerate))
     return Annotations.concatenate(parts)
@@ -123,7 +124,7 @@ def apply_thresholds(events: Annotations, threshold: float = 0.0,
     """Keep events whose confidence is >= their class's threshold."""
     if len(events) == 0:
         return events
-    per_class = _per_class(threshold, class_thresholds)
+    per_class = per_class_values(threshold, class_thresholds)
     return events.select(events.confidence >= per_class[events.class_index])
 
 

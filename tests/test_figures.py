@@ -11,8 +11,10 @@ import plotly.graph_objects as go
 import pytest
 
 from spotting.soccernet import CLASS_INDEX, CLASSES, Annotations
-from spotting.ui.events import (SourceEvents, apply_thresholds, decode_class_thresholds, encode_class_thresholds,
-                                events_csv, events_table, next_time, threshold_array)
+from spotting.postprocess import apply_thresholds
+from spotting.postprocess import per_class_values
+from spotting.ui.events import (SourceEvents, decode_class_thresholds, encode_class_thresholds,
+                                events_csv, events_table, next_time)
 from spotting.ui.figures import (FP_COLOR, FN_COLOR, TP_COLOR, Curve, Lane, clock, decimate_curve, figure_dict,
                                  minute_ticks, pr_curve_figure, timeline_figure)
 
@@ -148,7 +150,7 @@ def test_thresholds_per_class_override_the_global_one():
     candidates = events(1, [1, 2, 3, 4], [GOAL, GOAL, CORNER, CORNER], [0.4, 0.8, 0.4, 0.8])
     kept = apply_thresholds(candidates, 0.5, {CORNER: 0.3})
     assert sorted(kept.position_ms.tolist()) == [2000, 3000, 4000]
-    assert threshold_array(0.5, {CORNER: 0.3})[CORNER] == 0.3
+    assert per_class_values(0.5, {CORNER: 0.3})[CORNER] == 0.3
 
 
 def test_event_table_rows_status_and_filter():

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from spotting.metrics import match_events
 from spotting.soccernet import CLASS_INDEX, CLASSES, NUM_CLASSES, Annotations
 from spotting.ui.figures import clock
 
@@ -22,35 +23,11 @@ class SourceEvents:
     label_matched: np.ndarray | None = None  # (L,) bool, per label: this source found it
 
 
-def threshold_array(threshold: float, class_thresholds: dict[int, float]) -> np.ndarray:
-    """Per-class thresholds ``(17,)``: the global value with the overrides applied."""
-    values = np.full(NUM_CLASSES, float(threshold))
-    for index, value in class_thresholds.items():
-        values[int(index)] = float(value)
-    return values
-
-
-def apply_thresholds(events: Annotations, threshold: float, class_thresholds: dict[int, float]) -> Annotations:
-    """The library's ``apply_thresholds``; a mask with the same meaning until that module exists."""
-    try:
-        from spotting.postprocess import apply_thresholds as library_apply
-    except ImportError:
-        keep = events.confidence >= threshold_array(threshold, class_thresholds)[events.class_index]
-        return events.select(keep)
-    return library_apply(events, threshold=threshold, class_thresholds=dict(class_thresholds))
-
-
 def match(labels: Annotations | None, events: Annotations, tolerance_s: float,
           framerate: float = 2.0) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """``(prediction_matched, label_matched)`` from ``spotting.metrics.match_events``; ``(None, None)`` without labels/metrics."""
+    """``(prediction_matched, label_matched)`` from ``spotting.metrics.match_events``; ``(None, None)`` without labels."""
     if labels is None:
         return None, None
-    try:
-        from spotting.metrics import match_events
-    except ImportError:
-        return None, None
-    if len(events) == 0 or len(labels) == 0:  # nothing can match (and spares the matcher empty arrays)
-        return np.zeros(len(events), bool), np.zeros(len(labels), bool)
     result = match_events(labels, events, tolerance_s=tolerance_s, framerate=framerate)
     return np.asarray(result.prediction_matched, bool), np.asarray(result.label_matched, bool)
 

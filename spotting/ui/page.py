@@ -22,22 +22,18 @@ from spotting.errors import InputError
 from spotting.soccernet import CLASS_INDEX, CLASSES, HALVES, NUM_CLASSES, Annotations
 from spotting.ui import panels, sidebar, sources
 from spotting.ui.panels import request_seek
-from spotting.ui.events import (SourceEvents, apply_thresholds, decode_class_thresholds, encode_class_thresholds,
+from spotting.postprocess import apply_thresholds
+from spotting.ui.events import (SourceEvents, decode_class_thresholds, encode_class_thresholds,
                                 match, next_time)
 from spotting.ui.figures import MAX_CURVE_POINTS, Curve, Lane, timeline_figure
+from spotting.ui import player
+from spotting.ui.video import video_url_for
 
-try:  # the synchronised video + timeline component; without it the page falls back to plotly + st.video
-    from spotting.ui.player import video_player_timeline
-except ImportError:
-    video_player_timeline = None
-# The player needs the routes app.py mounts (plotly.js, video files): `streamlit run spotting/ui/page.py`
-# (argv[0] is then this file) gets plotly + st.video instead; STUDIO_PLAYER=off forces that fallback.
-if os.environ.get("STUDIO_PLAYER") == "off" or Path(sys.argv[0]).resolve() == Path(__file__).resolve():
-    video_player_timeline = None
-try:
-    from spotting.ui.video import video_url_for
-except ImportError:
-    video_url_for = None
+# The player (synchronised video + timeline) needs the routes app.py mounts (plotly.js, video files):
+# `streamlit run spotting/ui/page.py` (argv[0] is then this file) gets plotly + st.video instead;
+# STUDIO_PLAYER=off forces that fallback.
+PLAYER_OFF = os.environ.get("STUDIO_PLAYER") == "off" or Path(sys.argv[0]).resolve() == Path(__file__).resolve()
+video_player_timeline = None if PLAYER_OFF else player.video_player_timeline
 
 TOLERANCES_S = (1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60)
 DEFAULT_CURVES = 3
@@ -167,7 +163,7 @@ def draw_timeline(data: sources.GameData, half: int, figure: dict, shown: list[S
     """The player component (video + timeline + playhead), else plotly + st.video; returns the current time."""
     duration = data.half_durations_s[half]
     try:
-        video_url = video_url_for(data.game, half) if video_url_for is not None else None
+        video_url = video_url_for(data.game, half)
     except InputError as error:  # an unreadable video: the timeline and curves still work without it
         st.error(str(error), icon=":material/error:")
         video_url = None
@@ -255,8 +251,6 @@ def main() -> None:
                                "(cached: thresholds never re-run it).")
         except InputError as error:
             choices.errors.append(error)
-        except ImportError:
-            st.info("Model inference (spotting/infer.py) is not available yet: load a results file instead.")
     candidates.extend(choices.results)
     for problem in choices.errors:
         st.error(str(problem), icon=":material/error:")

@@ -11,7 +11,8 @@ import streamlit as st
 
 from spotting.results import results_dict
 from spotting.soccernet import CLASSES, NUM_CLASSES, Annotations
-from spotting.ui.events import SourceEvents, events_csv, events_table, threshold_array
+from spotting.postprocess import per_class_values
+from spotting.ui.events import SourceEvents, events_csv, events_table
 from spotting.ui.figures import Curve, clock, pr_curve_figure
 from spotting.ui.sources import GameData
 
@@ -70,7 +71,7 @@ def details_ui(data: GameData, shown: Sequence[SourceEvents], half: int, classes
             table_ui(data, shown, half, classes)
     if metrics_tab.open:
         with metrics_tab:
-            metrics_ui(data, shown, tolerance, threshold_array(threshold, class_thresholds))
+            metrics_ui(data, shown, tolerance, per_class_values(threshold, class_thresholds))
     if export_tab.open:
         with export_tab:
             export_ui(data, shown)
@@ -116,11 +117,6 @@ def metrics_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, th
         return
     if not shown:
         st.info("Load predictions (sidebar) to see metrics.")
-        return
-    try:
-        import spotting.metrics  # noqa: F401
-    except ImportError:
-        st.info("Metrics (spotting/metrics.py) are not available in this install yet.")
         return
     key = tuple(float(t) for t in thresholds)
     rows, per_source = [], {}

@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from spotting import demo
+from spotting.demo import DEMO_FEATURES
 from spotting.errors import InputError
 from spotting.results import RESULTS_FILE, parse_results, read_results
 from spotting.soccernet import HALVES, LABELS_FILE, Annotations, Game, find_games, parse_labels
 
 FRAMERATE = 2.0
-DEMO_FEATURES = "synthetic512.npy"
 UPLOAD_FEATURES = "uploaded.npy"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "spotting-studio-uploads"
@@ -69,10 +70,6 @@ def demo_assets() -> DemoAssets:
         features = os.environ.get("STUDIO_DEMO_FEATURES", DEMO_FEATURES)
         game = Game(directory, "demo", features=features, files=tuple(sorted(p.name for p in directory.iterdir())))
         return DemoAssets(game, Path(checkpoint) if checkpoint else None)
-    try:
-        from spotting import demo
-    except ImportError:
-        return DemoAssets(None, None, "the demo module (spotting/demo.py) is not installed yet")
     try:
         game, checkpoint = demo.demo_game(), Path(demo.demo_checkpoint())
     except (InputError, OSError) as error:
