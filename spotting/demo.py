@@ -48,11 +48,11 @@ def demo_checkpoint() -> Path:
 class DemoBudget:
     """The same training budget for the models compared in the report."""
 
-    epochs: int = 60
+    epochs: int = 80
     chunks_per_epoch: int = 2048
     batch_size: int = 32
-    valid_every: int = 5
-    patience: int = 2
+    valid_every: int = 4
+    patience: int = 3
     max_lr_decays: int = 2
     # Ten times CALF's weight: the segmentation curves the app draws become readable much sooner,
     # and spotting is no worse for it (checked on planted-signature games).
