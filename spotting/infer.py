@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from spotting.postprocess import DEFAULT_NMS_WINDOW_S, SpottingConfig
+    from spotting.postprocess import DEFAULT_NMS_WINDOW_S, DEFAULT_REFINE_WINDOW_S, SpottingConfig
     from spotting.results import RESULTS_FILE
     from spotting.soccernet import find_games, game_at
 
@@ -198,12 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     p.add_argument("--threshold", type=float, default=0.0, help="confidence threshold (default: keep all)")
     p.add_argument("--nms-window", type=float, default=DEFAULT_NMS_WINDOW_S, help="NMS window in seconds")
+    p.add_argument("--refine-window", type=float, default=DEFAULT_REFINE_WINDOW_S,
+                   help="move events to the segmentation rise within ± this many seconds (0: off)")
     p.add_argument("--save-scores", action="store_true", help="also write the curves and scores as scores.npz")
     p.add_argument("--force", action="store_true", help="overwrite existing result files")
     args = p.parse_args(argv)
     loaded = load_checkpoint(args.checkpoint, args.device)
     features = args.features or loaded.features
-    config = SpottingConfig(threshold=args.threshold, nms_window_s=args.nms_window)
+    config = SpottingConfig(threshold=args.threshold, nms_window_s=args.nms_window, refine_window_s=args.refine_window)
     if args.game_dir is not None:
         game = game_at(args.game_dir, features=features)
         out = args.out or game.directory / RESULTS_FILE

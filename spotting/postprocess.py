@@ -14,6 +14,7 @@ import numpy as np
 from spotting.soccernet import NUM_CLASSES, Annotations
 
 DEFAULT_NMS_WINDOW_S = 20.0
+DEFAULT_REFINE_WINDOW_S = 15.0  # chosen on validation games, never on the held-out test games
 
 
 @dataclass
@@ -22,6 +23,7 @@ class SpottingConfig:
     class_thresholds: dict[int, float] = field(default_factory=dict)  # class index → override
     nms_window_s: float = DEFAULT_NMS_WINDOW_S  # total width of the NMS window
     class_nms_windows_s: dict[int, float] = field(default_factory=dict)  # class index → override
+    refine_window_s: float = DEFAULT_REFINE_WINDOW_S  # position refinement on the segmentation (0: off)
 
 
 def per_class_values(default: float, overrides: dict[int, float] | None, num_classes: int = NUM_CLASSES) -> np.ndarray:
@@ -108,15 +110,54 @@ def detection_events(detection: np.ndarray, half: int, framerate: float) -> Anno
     )
 
 
+def refine_positions(events: Annotations, scores, window_s: float = DEFAULT_REFINE_WINDOW_S,
+                     lag_frames: int = 1) -> Annotations:
+    """Move each event to the steepest rise of its class's segmentation curve within ±``window_s``.
+
+    CALF's spotting head places events only roughly inside its 2-minute chunk, while the
+    segmentation score, trained to be high from the event on (``[0, K3)``), rises sharply right at
+    it. The rise shows ``lag_frames`` early because the segmentation convolution sees one frame
+    ahead. On held-out synthetic games this lifts tight Average-mAP from ~0.2 to ~0.55 (see README).
+    """
+    if len(events) == 0 or window_s <= 0:
+        return events
+    position = events.position_ms.copy()
+    for half, half_scores in scores.halves.items():
+        idx = np.flatnonzero(events.half == half)
+        if idx.size == 0:
+            continue
+        segmentation = half_scores.segmentation  # (T, C)
+        num_frames = segmentation.shape[0]
+        radius = int(round(window_s * half_scores.framerate))
+        frames = np.clip(events.select(idx).frames(half_scores.framerate), 0, num_frames - 1)
+        window = frames[:, None] + np.arange(-radius, radius + 1)  # (E, W)
+        inside = (window >= 1) & (window < num_frames)
+        window = np.clip(window, 1, num_frames - 1)
+        classes = events.class_index[idx][:, None]
+        rise = segmentation[window, classes] - segmentation[window - 1, classes]
+        rise = np.where(inside, rise, -np.inf)
+        refined = np.clip(window[np.arange(idx.size), rise.argmax(axis=1)] + lag_frames, 0, num_frames - 1)
+        rises = rise.max(axis=1) > 0  # a flat or falling curve says nothing: keep the head's position
+        position[idx[rises]] = np.round(refined[rises] * 1000.0 / half_scores.framerate)
+    return Annotations(events.half, position, events.class_index, events.visible, events.team, events.confidence)
+
+
 def detect_events(scores, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
-                  class_nms_windows_s: dict[int, float] | None = None) -> Annotations:
-    """Per-class NMS over each half's detection scores (``GameScores``); no threshold."""
+                  class_nms_windows_s: dict[int, float] | None = None,
+                  refine_window_s: float = DEFAULT_REFINE_WINDOW_S) -> Annotations:
+    """Per-class NMS over each half's detection scores (``GameScores``), positions refined on the
+    segmentation curves (``refine_window_s = 0`` keeps the spotting head's), NMS again; no threshold."""
     parts = []
     for half, half_scores in sorted(scores.halves.items()):
         r = window_radius(per_class_values(nms_window_s, class_nms_windows_s), half_scores.framerate)
         kept = np.where(nms_dense(half_scores.detection, r), half_scores.detection, 0)
         parts.append(detection_events(kept, half, half_scores.framerate))
-    return Annotations.concatenate(parts)
+    events = Annotations.concatenate(parts)
+    if refine_window_s <= 0:
+        return events
+    framerate = next(iter(scores.halves.values())).framerate
+    refined = refine_positions(events, scores, refine_window_s)
+    return nms_events(refined, nms_window_s, class_nms_windows_s, framerate)
 
 
 def apply_thresholds(events: Annotations, threshold: float = 0.0,
@@ -130,5 +171,5 @@ def apply_thresholds(events: Annotations, threshold: float = 0.0,
 
 def spot_events(scores, config: SpottingConfig) -> Annotations:
     """Detection scores → thresholded events."""
-    events = detect_events(scores, config.nms_window_s, config.class_nms_windows_s)
+    events = detect_events(scores, config.nms_window_s, config.class_nms_windows_s, config.refine_window_s)
     return apply_thresholds(events, config.threshold, config.class_thresholds)
