@@ -57,6 +57,7 @@ def save_checkpoint(path: str | Path, model: CALF, features: str, **info: object
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ckpt-", suffix=".pt")
     os.close(fd)
     torch.save(payload, tmp)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; a results file or checkpoint is meant to be shared
     os.replace(tmp, path)
     return path
 

@@ -81,5 +81,6 @@ def write_results(path: str | Path, events: Annotations, url_local: str = "", fo
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(results_dict(events, url_local), handle, indent=1)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; a results file or checkpoint is meant to be shared
     os.replace(tmp, path)
     return path
