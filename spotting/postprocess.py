@@ -34,42 +34,50 @@ def per_class_values(default: float, overrides: dict[int, float] | None, num_cla
     return values
 
 
-def _sliding_max(values: np.ndarray, radius: int) -> np.ndarray:
-    """Max over ``[t - radius, t + radius]`` along axis 0 of ``(T, K)``."""
-    if radius <= 0:
-        return values.copy()
-    padded = np.pad(values, ((radius, radius), (0, 0)), constant_values=-1)
-    return np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1, axis=0).max(axis=-1)
+def _window_max(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``max(values[lo[i]:hi[i]])`` for every i (each window non-empty)."""
+    padded = np.append(values, -np.inf)  # reduceat needs every index < len; hi may equal len(values)
+    bounds = np.empty(2 * lo.size, dtype=np.int64)
+    bounds[0::2], bounds[1::2] = lo, hi
+    return np.maximum.reduceat(padded, bounds)[0::2]
+
+
+def nms_candidates(frames: np.ndarray, classes: np.ndarray, confidence: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Greedy per-class NMS over candidate lists; returns a keep mask in the input order.
+
+    A kept candidate suppresses the same class's candidates with ``|Δframe| <= radius[class]``
+    (``radius < 0``: no suppression). Ties go to the earlier frame, then the earlier candidate.
+    Runs in rounds: every candidate that is the best remaining one within its window is exactly one
+    greedy NMS would keep, so each round keeps all of them at once (a handful of rounds in practice),
+    with O(n) work per round on the candidates alone (no dense frame grid).
+    """
+    n = frames.size
+    keep = np.zeros(n, dtype=bool)
+    if n == 0:
+        return keep
+    r = radius[classes]
+    keep[r < 0] = True
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.lexsort((np.arange(n), frames, -confidence))] = np.arange(n)
+    priority = (n - rank).astype(np.float64)  # unique, higher = better
+    order = np.lexsort((frames, classes))  # grouped by class, in time order
+    span = int(frames.max()) + 2 * int(max(r.max(), 0)) + 2
+    key = classes[order] * span + frames[order]
+    lo = np.searchsorted(key, key - np.maximum(r[order], 0), side="left")
+    hi = np.searchsorted(key, key + np.maximum(r[order], 0), side="right")
+    alive = np.where(r[order] >= 0, priority[order], 0.0)
+    while (alive > 0).any():
+        winners = (alive > 0) & (alive == _window_max(alive, lo, hi))
+        keep[order[winners]] = True
+        alive[_window_max(winners.astype(np.float64), lo, hi) > 0] = 0.0
+    return keep
 
 
 def nms_dense(scores: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """Greedy per-class NMS on a dense ``(T, K)`` array of candidates (> 0; others are ignored).
-
-    A kept candidate suppresses the same class's candidates with ``|Δframe| <= radius[k]``
-    (``radius < 0``: no suppression). Ties go to the earlier frame. Returns a ``(T, K)`` keep mask.
-    Runs in rounds: every candidate that is the best remaining one within its window is exactly one
-    greedy NMS would keep, so each round keeps all of them at once (a handful of rounds in practice).
-    """
-    num_frames, num_classes = scores.shape
-    cand = np.flatnonzero(scores.ravel() > 0)
-    # Unique priorities: higher confidence first, then earlier frame.
-    frames = cand // num_classes
-    order = np.lexsort((frames, -scores.ravel()[cand]))
-    priority = np.zeros(num_frames * num_classes, dtype=np.float64)
-    priority[cand[order]] = np.arange(cand.size, 0, -1)
-    priority = priority.reshape(num_frames, num_classes)
-    keep = np.zeros((num_frames, num_classes), dtype=bool)
-    for r in np.unique(radius):
-        cols = np.flatnonzero(radius == r)
-        alive = priority[:, cols].copy()
-        if r < 0:
-            keep[:, cols] = alive > 0
-            continue
-        while (alive > 0).any():
-            winners = (alive > 0) & (alive == _sliding_max(alive, int(r)))
-            keep[:, cols] |= winners
-            suppressed = _sliding_max(winners.astype(np.float64), int(r)) > 0
-            alive[suppressed] = 0
+    """:func:`nms_candidates` on a dense ``(T, K)`` array of candidates (> 0); a ``(T, K)`` keep mask."""
+    frames, classes = np.nonzero(scores > 0)
+    keep = np.zeros(scores.shape, dtype=bool)
+    keep[frames[...], classes] = nms_candidates(frames, classes, scores[frames, classes], radius)
     return keep
 
 
@@ -80,24 +88,13 @@ def window_radius(window_s: np.ndarray, framerate: float) -> np.ndarray:
 
 def nms_events(events: Annotations, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
                class_nms_windows_s: dict[int, float] | None = None, framerate: float = 2.0) -> Annotations:
-    """Per-class NMS on any event list (e.g. a loaded ``results_spotting.json``), on a frame grid."""
+    """Per-class NMS on any event list (e.g. a loaded ``results_spotting.json``), per half, on frames."""
     if len(events) == 0:
         return events
     radius = window_radius(per_class_values(nms_window_s, class_nms_windows_s), framerate)
-    frames = events.frames(framerate)
-    keep_event = radius[events.class_index] < 0  # no window for that class: keep every event
-    for half in np.unique(events.half):
-        idx = np.flatnonzero(events.half == half)
-        grid = np.zeros((int(frames[idx].max()) + 1, NUM_CLASSES))
-        # One representative per cell: the most confident event (first on ties).
-        order = idx[np.lexsort((np.arange(idx.size), -events.confidence[idx]))]
-        cell = frames[order] * NUM_CLASSES + events.class_index[order]
-        _, first = np.unique(cell, return_index=True)
-        reps = order[first]
-        grid[frames[reps], events.class_index[reps]] = np.maximum(events.confidence[reps], 1e-12)
-        keep = nms_dense(grid, radius)
-        keep_event[reps] |= keep[frames[reps], events.class_index[reps]]
-    return events.select(keep_event)
+    # Halves never suppress each other: put them far apart on one frame axis.
+    frames = events.frames(framerate) + (events.half - 1) * (int(events.frames(framerate).max()) + 2 * int(radius.max()) + 2)
+    return events.select(nms_candidates(frames, events.class_index, events.confidence, radius))
 
 
 def detection_events(detection: np.ndarray, half: int, framerate: float) -> Annotations:
