@@ -76,7 +76,9 @@ def load_checkpoint(path: str | Path, device: str = "auto") -> LoadedModel:
         raise InputError(path, "not an Action Spotting Studio checkpoint (no config inside)",
                          "train one with python -m spotting.train, or load its results_spotting.json instead")
     known = {f.name for f in fields(ModelConfig)}
-    config = ModelConfig(**{k: v for k, v in payload["config"].items() if k in known})
+    saved = dict(payload["config"])
+    saved.setdefault("attention_dim", 0)  # checkpoints from before the narrow block: full width
+    config = ModelConfig(**{k: v for k, v in saved.items() if k in known})
     model = CALF(config)
     try:
         model.load_state_dict(payload["state_dict"])

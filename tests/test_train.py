@@ -98,3 +98,13 @@ def test_resume_continues_from_last_epoch(planted_games, tmp_path: Path) -> None
     train(config, planted_games["train"][:1], planted_games["valid"], "planted.npy")
     epochs = [json.loads(line)["epoch"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert epochs == [0, 1, 2]
+
+
+def test_checkpoints_from_before_the_narrow_attention_still_load(tmp_path: Path) -> None:
+    """A saved config without ``attention_dim`` is the seed's full-width block."""
+    path = save_checkpoint(tmp_path / "old.pt", CALF(ModelConfig(attention=True, attention_dim=0, **SMALL)), "planted.npy")
+    payload = torch.load(path, weights_only=True)
+    del payload["config"]["attention_dim"]
+    torch.save(payload, path)
+    loaded = load_checkpoint(path, "cpu")
+    assert loaded.config.attention_dim == 0 and ModelConfig().attention_dim == 64
