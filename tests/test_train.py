@@ -107,4 +107,4 @@ def test_checkpoints_from_before_the_narrow_attention_still_load(tmp_path: Path)
     del payload["config"]["attention_dim"]
     torch.save(payload, path)
     loaded = load_checkpoint(path, "cpu")
-    assert loaded.config.attention_dim == 0 and ModelConfig().attention_dim == 64
+    assert loaded.config.attention_dim == 0 and loaded.model.attention.qkv.in_features == 152
