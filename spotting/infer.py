@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from spotting.checkpoint import LoadedModel, load_checkpoint
+from spotting.errors import InputError
 from spotting.model import CALF
 
 __all__ = ["HalfScores", "GameScores", "LoadedModel", "load_checkpoint", "infer_half", "infer_game",
@@ -129,8 +130,6 @@ def infer_game(loaded: LoadedModel, features: dict[int, np.ndarray], progress: P
     started = time.perf_counter()
     for half, array in features.items():
         if array.ndim != 2 or array.shape[1] != loaded.feature_dim:
-            from spotting.errors import InputError
-
             raise InputError(None, f"half {half} features have shape {tuple(array.shape)}, the model expects "
                              f"(frames, {loaded.feature_dim})", "use the features the checkpoint was trained on")
     config = loaded.config
@@ -165,8 +164,6 @@ def _infer_one(loaded: LoadedModel, game, out: Path, config, force: bool, scores
     from spotting.results import write_results
 
     if out.exists() and not force:  # check before spending time on inference
-        from spotting.errors import InputError
-
         raise InputError(out, "already exists", "pass --force to overwrite it or choose another --out")
     features = {h: game.load_features(h, dim=loaded.feature_dim) for h in (1, 2)}
     scores = infer_game(loaded, features)
@@ -216,8 +213,6 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--soccernet-dir needs --out-dir")
     games = find_games(args.soccernet_dir, args.split, features, require="features")
     if not games:
-        from spotting.errors import InputError
-
         raise InputError(args.soccernet_dir, f"no game of split {args.split!r} has 1_/2_{features}",
                          "check --soccernet-dir, --split and --features")
     total = 0

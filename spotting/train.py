@@ -1,7 +1,6 @@
 """Training: ``python -m spotting.train --soccernet-dir D --features NAME --out DIR``.
 
-Adam + ReduceLROnPlateau on the validation Average-mAP (validation loss when no metric is
-available), early stopping after the learning rate has decayed ``max_lr_decays`` times, best and
+Adam + ReduceLROnPlateau on the validation Average-mAP, early stopping after the learning rate has decayed ``max_lr_decays`` times, best and
 last checkpoints (weights + config, loadable with ``weights_only=True``), a JSON-lines metrics log.
 """
 
@@ -23,9 +22,11 @@ from spotting.checkpoint import resolve_device, save_checkpoint
 from spotting.cli import run_cli
 from spotting.encoding import k_frames
 from spotting.errors import InputError
-from spotting.infer import infer_half
+from spotting.infer import GameScores, infer_half
 from spotting.losses import calf_loss
+from spotting.metrics import average_map
 from spotting.model import CALF, ModelConfig, count_parameters
+from spotting.postprocess import detect_events
 from spotting.sampling import ChunkSampler, HalfData, load_halves, make_batch
 from spotting.soccernet import DEFAULT_FEATURES, Annotations, Game, find_games
 
@@ -51,29 +52,11 @@ class TrainConfig:
 
 def _validation_score(model: CALF, halves: list[HalfData], labels: list[Annotations], device) -> float:
     """Average-mAP (loose) over the validation games (each game: its two halves in order)."""
-    from spotting.infer import GameScores
-    from spotting.metrics import average_map
-    from spotting.postprocess import detect_events
-
     predictions = []
     for g in range(len(labels)):
         halves_scores = {h + 1: infer_half(model, halves[2 * g + h].features, device) for h in range(2)}
         predictions.append(detect_events(GameScores(halves_scores, str(device), 0.0)))
     return float(average_map(labels, predictions, "loose", model.config.framerate).a_mAP)
-
-
-def _validation_loss(model: CALF, halves: list[HalfData], config: ModelConfig, device, k: torch.Tensor) -> float:
-    sampler = ChunkSampler(halves, config, seed=12345)
-    index, starts = sampler.epoch(0, 256)
-    model.eval()
-    total = 0.0
-    with torch.no_grad():
-        for first in range(0, len(starts), 64):
-            arrays = make_batch(halves, index[first:first + 64], starts[first:first + 64], config)
-            f, v, s, t = (torch.as_tensor(a, device=device) for a in arrays)
-            seg, spot = model(f, v)
-            total += float(calf_loss(s, t, seg, spot, k)[0])
-    return -total / len(starts)  # higher is better, like mAP
 
 
 def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game], features: str,
@@ -106,7 +89,6 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
         scheduler.load_state_dict(state["info"]["scheduler"])
         first_epoch, best, decays = state["info"]["epoch"] + 1, state["info"]["best"], state["info"]["decays"]
         print(f"resumed from {last_path} at epoch {first_epoch}")
-    use_metric = True
     log = open(out / "metrics.jsonl", "a", encoding="utf-8")
     try:
         for epoch in range(first_epoch, config.epochs):
@@ -130,16 +112,8 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
                       "spot_loss": totals[2] / max(steps, 1), "lr": optimizer.param_groups[0]["lr"],
                       "seconds": round(time.perf_counter() - started, 2)}
             if valid_halves and ((epoch + 1) % config.valid_every == 0 or epoch + 1 == config.epochs):
-                score = None
-                if use_metric:
-                    try:
-                        score = _validation_score(model, valid_halves, valid_labels, device)
-                        record["valid_a_mAP"] = score
-                    except ImportError:
-                        use_metric = False
-                if score is None:
-                    score = _validation_loss(model, valid_halves, model_config, device, k)
-                    record["valid_neg_loss"] = score
+                score = _validation_score(model, valid_halves, valid_labels, device)
+                record["valid_a_mAP"] = score
                 lr_before = optimizer.param_groups[0]["lr"]
                 scheduler.step(score)
                 decays += optimizer.param_groups[0]["lr"] < lr_before
