@@ -125,8 +125,7 @@ def build(work: Path, force: bool = False, budget: DemoBudget | None = None) -> 
     if DEMO_GAME_DIR.exists() and any(DEMO_GAME_DIR.iterdir()) and not force:
         raise InputError(DEMO_GAME_DIR, "demo assets already exist", "pass --force to rebuild them")
     print("1/4 demo game (with video)")
-    generate_game(DEMO_GAME_DIR, DEMO_SEED, video=True, force=True,
-                  progress=None)
+    generate_game(DEMO_GAME_DIR, DEMO_SEED, video=True, force=True)
     print("2/4 training and validation games (features only)")
     train_games = _games(work / "train", TRAIN_SEEDS, video=False, rare_boost=RARE_BOOST)
     valid_games = _games(work / "valid", VALID_SEEDS, video=False, rare_boost=RARE_BOOST)

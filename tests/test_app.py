@@ -12,8 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
+from spotting import demo
+from spotting.checkpoint import save_checkpoint
+from spotting.model import CALF, ModelConfig
 from spotting.results import write_results
 from spotting.soccernet import CLASSES, Annotations, format_game_time
 
@@ -44,21 +48,13 @@ def fixture_root(tmp_path_factory) -> Path:
         np.ones(27, bool), [""] * 27, np.linspace(0.05, 0.95, 27))
     write_results(root / "predictions" / "modelA" / GAME_NAME / "results_spotting.json", predictions, GAME_NAME)
     write_results(root / "other" / "results_spotting.json", predictions.select(predictions.confidence > 0.5), GAME_NAME)
-    try:
-        import torch
-
-        from spotting.checkpoint import save_checkpoint
-        from spotting.model import CALF, ModelConfig
-    except ImportError:
-        return root
     torch.manual_seed(0)
     config = ModelConfig(chunk_seconds=60.0, receptive_field_seconds=20.0, attention_ff=64)
     model = CALF(config)
     with torch.no_grad():  # an untrained head gives nearly equal confidences: spread them so thresholds bite
         for parameter in model.parameters():
             parameter.add_(torch.randn_like(parameter) * 0.05)
-        if hasattr(model, "head_conf"):
-            model.head_conf.weight.normal_(0.0, 0.05)
+        model.head_conf.weight.normal_(0.0, 0.05)
     save_checkpoint(root / "model.pt", model, features=FEATURES)
     return root
 
@@ -67,10 +63,7 @@ def fixture_root(tmp_path_factory) -> Path:
 def app(fixture_root, monkeypatch) -> AppTest:
     monkeypatch.setenv("STUDIO_DEMO_DIR", str(fixture_root / "soccernet" / GAME_NAME))
     monkeypatch.setenv("STUDIO_DEMO_FEATURES", FEATURES)
-    if (fixture_root / "model.pt").is_file():
-        monkeypatch.setenv("STUDIO_DEMO_CHECKPOINT", str(fixture_root / "model.pt"))
-    else:
-        monkeypatch.delenv("STUDIO_DEMO_CHECKPOINT", raising=False)
+    monkeypatch.setenv("STUDIO_DEMO_CHECKPOINT", str(fixture_root / "model.pt"))
     monkeypatch.setenv("SOCCERNET_DIR", str(fixture_root / "soccernet"))
     monkeypatch.delenv("SOCCERNET_PREDICTIONS_DIR", raising=False)
     return AppTest.from_file(PAGE, default_timeout=60)
@@ -95,8 +88,6 @@ def event_rows(app: AppTest):
 
 
 def test_demo_game_loads_with_model_events(app, fixture_root):
-    if not (fixture_root / "model.pt").is_file():
-        pytest.skip("the model/inference modules are not installed")
     app.session_state["threshold"] = 0.0
     run_clean(app)
     table = event_rows(app)
@@ -106,8 +97,6 @@ def test_demo_game_loads_with_model_events(app, fixture_root):
 
 
 def test_threshold_change_changes_event_count_without_rerunning_the_model(app, fixture_root):
-    if not (fixture_root / "model.pt").is_file():
-        pytest.skip("the model/inference modules are not installed")
     app.session_state["threshold"] = 0.0
     run_clean(app)
     table = event_rows(app)
@@ -207,8 +196,7 @@ def test_missing_results_path_and_bad_checkpoint_give_errors(app, fixture_root):
     assert not app.exception
     messages = " | ".join(e.value for e in app.error)
     assert "nowhere/results_spotting.json: file not found" in messages
-    if (fixture_root / "model.pt").is_file():
-        assert "Labels-v2.json: not a readable PyTorch checkpoint" in messages
+    assert "Labels-v2.json: not a readable PyTorch checkpoint" in messages
 
 
 def test_broken_feature_upload_names_the_file(app):
@@ -271,14 +259,8 @@ def test_results_lanes_are_named_after_the_model_folder():
 
 
 def test_embedded_demo_opens_with_model_events(monkeypatch):
-    """The real front door: no overrides, the embedded demo game and model (skipped until they are built)."""
-    demo = pytest.importorskip("spotting.demo")
-    try:
-        game, checkpoint = demo.demo_game(), Path(demo.demo_checkpoint())
-    except Exception as error:  # assets not built in this checkout
-        pytest.skip(f"demo assets unavailable: {error}")
-    if not (game.has_features() and checkpoint.is_file()):
-        pytest.skip("demo assets not built (python -m spotting.demo build)")
+    """The real front door: no overrides, the committed demo game and model."""
+    assert demo.demo_game().has_features() and demo.demo_checkpoint().is_file()
     for name in ("STUDIO_DEMO_DIR", "STUDIO_DEMO_CHECKPOINT", "STUDIO_DEMO_FEATURES"):
         monkeypatch.delenv(name, raising=False)
     app = AppTest.from_file(PAGE, default_timeout=120)
@@ -308,8 +290,6 @@ def test_real_test_game_with_netvlad_predictions(monkeypatch):
 
 
 def test_uploaded_features_and_labels_make_a_game_the_model_runs_on(app, fixture_root):
-    if not (fixture_root / "model.pt").is_file():
-        pytest.skip("the model/inference modules are not installed")
     game = fixture_root / "soccernet" / GAME_NAME
     app.session_state["source"] = "Upload files"
     app.run()

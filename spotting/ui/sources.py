@@ -74,8 +74,6 @@ def demo_assets() -> DemoAssets:
         game, checkpoint = demo.demo_game(), Path(demo.demo_checkpoint())
     except (InputError, OSError) as error:
         return DemoAssets(None, None, f"{error} — rebuild it with `python -m spotting.demo build`")
-    if not game.directory.is_dir():
-        return DemoAssets(None, None, f"{game.directory} is missing — rebuild it with `python -m spotting.demo build`")
     return DemoAssets(game, checkpoint if checkpoint.is_file() else None)
 
 
