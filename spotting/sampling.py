@@ -104,7 +104,14 @@ class ChunkSampler:
 
 def make_batch(halves: list[HalfData], half_index: np.ndarray, starts: np.ndarray, config: ModelConfig):
     """Arrays for a batch: features ``(B, chunk + 2·margin, D)`` float32, valid mask ``(B, chunk + 2·margin)``,
-    shifts ``(B, chunk, C)`` (borders set to the do-not-care shift, on a copy), targets ``(B, N, 2 + C)``."""
+    shifts ``(B, chunk, C)`` (borders set to the do-not-care shift, on a copy), targets ``(B, N, 2 + C)``.
+
+    As in CALF, a chunk's first and last RF/2 frames carry no targets where the chunk cuts into the
+    half (the head sees only one side of the action there; inference gives those frames to the
+    neighbouring chunk). Unlike the reference, a chunk edge that *is* the half's start or end keeps
+    its targets: inference has no other chunk for those frames, and the reference never learns the
+    kick-off at 0:00 (a third of all kick-offs) nor anything in a half's first or last 20 s.
+    """
     chunk, margin = config.chunk_size, config.margin
     border = int(np.ceil(config.receptive_field / 2))
     width = chunk + 2 * margin
@@ -119,8 +126,10 @@ def make_batch(halves: list[HalfData], half_index: np.ndarray, starts: np.ndarra
         features[i, lo - (s - margin): hi - (s - margin)] = half.features[lo:hi]
         valid[i, lo - (s - margin): hi - (s - margin)] = True
         end = min(s + chunk, half.num_frames)
-        shifts[i, border: end - s - border] = half.shifts[s + border: end - border]
-        inside = (half.event_frames >= s + border) & (half.event_frames < end - border)
+        first = s + border if s > 0 else s  # frames [first, last) carry targets
+        last = end - border if end < half.num_frames else end
+        shifts[i, first - s: last - s] = half.shifts[first:last]
+        inside = (half.event_frames >= first) & (half.event_frames < last)
         targets[i] = spotting_targets(half.event_frames[inside] - s, half.event_classes[inside], chunk,
                                       config.num_detections, config.num_classes)
     return features, valid, shifts, targets

@@ -76,6 +76,29 @@ def test_batch_targets_and_masked_borders(halves) -> None:
     np.testing.assert_array_equal(features[0], half.features[start - CONFIG.margin: start + CONFIG.chunk_size + CONFIG.margin])
 
 
+def test_half_edges_keep_their_targets(halves) -> None:
+    """A chunk cut at the half's own start or end trains those frames (inference has no other chunk
+    for them: the kick-off at 0:00 was never learnt when every chunk edge was masked)."""
+    half = halves[0]
+    border = int(np.ceil(CONFIG.receptive_field / 2))
+    edge_frames = np.array([2, half.num_frames - 3])
+    shifts_edge = np.full((half.num_frames, CONFIG.num_classes), -1000.0, dtype=np.float32)
+    onehot_frames = np.concatenate((half.event_frames, edge_frames))
+    onehot_classes = np.concatenate((half.event_classes, [1, 8]))
+    edged = type(half)(half.features, shifts_edge, onehot_frames, onehot_classes)
+    last_start = half.num_frames - CONFIG.chunk_size
+    _, _, shifts, targets = make_batch([edged], np.array([0, 0]), np.array([0, last_start]), CONFIG)
+    assert (shifts[0, :border] == -1000.0).all() and (shifts[0, -border:] == IGNORE_SHIFT).all()
+    assert (shifts[1, -border:] == -1000.0).all() and (shifts[1, :border] == IGNORE_SHIFT).all()
+    spotted = [{(round(float(r[1]) * CONFIG.chunk_size), int(r[2:].argmax())) for r in t[t[:, 0] > 0]} for t in targets]
+    assert (2, 1) in spotted[0]
+    assert (CONFIG.chunk_size - 3, 8) in spotted[1]
+    # a chunk that starts one frame later cuts into the half: its first frames are masked again
+    _, _, shifts, targets = make_batch([edged], np.array([0]), np.array([1]), CONFIG)
+    assert (shifts[0, :border] == IGNORE_SHIFT).all()
+    assert (1, 1) not in {(round(float(r[1]) * CONFIG.chunk_size), int(r[2:].argmax())) for r in targets[0][targets[0, :, 0] > 0]}
+
+
 def test_background_ranges_are_quiet_for_every_class() -> None:
     shifts = np.full((1000, 17), -1000.0)
     shifts[400:420] = 0
