@@ -77,7 +77,7 @@ def load_checkpoint(path: str | Path, device: str = "auto") -> LoadedModel:
                          "train one with python -m spotting.train, or load its results_spotting.json instead")
     known = {f.name for f in fields(ModelConfig)}
     saved = dict(payload["config"])
-    saved.setdefault("attention_dim", 0)  # checkpoints from before the narrow block: full width
+    saved.setdefault("attention_pool", 1)  # checkpoints from before pooled attention: frame rate
     config = ModelConfig(**{k: v for k, v in saved.items() if k in known})
     model = CALF(config)
     try:

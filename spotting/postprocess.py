@@ -128,10 +128,13 @@ def refine_positions(events: Annotations, scores, window_s: float = DEFAULT_REFI
         radius = int(round(window_s * half_scores.framerate))
         frames = np.clip(events.select(idx).frames(half_scores.framerate), 0, num_frames - 1)
         window = frames[:, None] + np.arange(-radius, radius + 1)  # (E, W)
-        inside = (window >= 1) & (window < num_frames)
-        window = np.clip(window, 1, num_frames - 1)
+        inside = (window >= 0) & (window < num_frames)
+        window = np.clip(window, 0, num_frames - 1)
         classes = events.class_index[idx][:, None]
-        rise = segmentation[window, classes] - segmentation[window - 1, classes]
+        # The curve is 0 before the half starts, so a curve already high at frame 0 rises there
+        # (the kick-off at 0:00).
+        before = np.vstack((np.zeros((1, segmentation.shape[1]), segmentation.dtype), segmentation))
+        rise = before[window + 1, classes] - before[window, classes]
         rise = np.where(inside, rise, -np.inf)
         refined = np.clip(window[np.arange(idx.size), rise.argmax(axis=1)] + lag_frames, 0, num_frames - 1)
         rises = rise.max(axis=1) > 0  # a flat or falling curve says nothing: keep the head's position

@@ -165,8 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--valid-split", default="valid", help="SoccerNet split name, a file, or '' for none")
     p.add_argument("--framerate", type=float, default=2.0)
     p.add_argument("--no-attention", action="store_true", help="plain CALF without the self-attention block")
-    p.add_argument("--attention-dim", type=int, default=ModelConfig.attention_dim,
-                   help="inner width of the attention block (0: the full 152 channels; 64: faster)")
+    p.add_argument("--attention-pool", type=int, default=ModelConfig.attention_pool,
+                   help="frames per attention token (default %(default)s; 1: every frame, as the seed)")
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--chunks-per-epoch", type=int, default=TrainConfig.chunks_per_epoch)
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     probe_games = _games(args.soccernet_dir, args.train_split, args.features)
     dim = int(probe_games[0].load_features(1).shape[1])
     model = ModelConfig(feature_dim=dim, framerate=args.framerate, attention=not args.no_attention,
-                        attention_dim=args.attention_dim, dropout=args.dropout)
+                        attention_pool=args.attention_pool, dropout=args.dropout)
     config = TrainConfig(out=args.out, epochs=args.epochs, batch_size=args.batch_size, chunks_per_epoch=args.chunks_per_epoch,
                          lr=args.lr, valid_every=args.valid_every, patience=args.patience, seed=args.seed,
                          device=args.device, resume=args.resume, threads=args.threads,

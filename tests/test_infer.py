@@ -98,3 +98,22 @@ def test_model_output_does_not_depend_on_batch_companions(model: CALF) -> None:
         alone = model(x[1:2])[0]
     torch.testing.assert_close(together[1:2], alone)
     assert model.norm_seg.num_features == 16 * 17  # not the chunk length
+
+
+def test_pooled_attention_tokens_are_the_means_of_their_frames_even_a_short_last_one() -> None:
+    from spotting.model import PooledAttention
+
+    attention = PooledAttention(8, 2, 16, 0.0, pool=4, chunk=10).eval()
+    seen = []
+    attention.block.register_forward_pre_hook(lambda _module, args: seen.append(args[0]))
+    x = torch.randn(2, 10, 8)
+    with torch.no_grad():
+        out = attention(x)
+    tokens = seen[0] - attention.positions[:3]
+    expected = torch.stack((x[:, 0:4].mean(1), x[:, 4:8].mean(1), x[:, 8:10].mean(1)), dim=1)
+    torch.testing.assert_close(tokens, expected)
+    assert out.shape == x.shape
+    # every frame of one token gets the same context: out − x differs only by the LayerNorm of x
+    with torch.no_grad():
+        context = attention.block(seen[0])
+    torch.testing.assert_close(out[:, 9], attention.norm(x[:, 9] + context[:, 2]))

@@ -102,3 +102,16 @@ def test_refinement_moves_events_to_the_segmentation_rise() -> None:
     both = GameScores({1: HalfScores(segmentation, detection, 2.0)}, "cpu", 0.0)
     assert [(f, c) for f, c in zip(detect_events(both, 6.0).frames(2.0), detect_events(both, 6.0).confidence)] == [(151, np.float32(0.9))]
     assert sorted(detect_events(both, 6.0, refine_window_s=0).frames(2.0).tolist()) == [140, 160]
+
+
+def test_refinement_finds_a_rise_at_the_very_start_of_the_half() -> None:
+    """A Kick-off curve already high at frame 0 rose at the half's start (0 before it), not at a
+    later wiggle."""
+    from spotting.postprocess import refine_positions
+
+    segmentation = np.zeros((400, 17), np.float32)
+    segmentation[0:30, 1] = 0.8
+    segmentation[12:14, 1] = 0.85  # a small later rise inside the window
+    scores = GameScores({1: HalfScores(segmentation, np.zeros((400, 17), np.float32), 2.0)}, "cpu", 0.0)
+    events = Annotations.from_lists([1], [4_000], [1], [True], [""], [0.9])
+    assert refine_positions(events, scores, window_s=15.0, lag_frames=1).frames(2.0).tolist() == [1]

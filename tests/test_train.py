@@ -100,11 +100,18 @@ def test_resume_continues_from_last_epoch(planted_games, tmp_path: Path) -> None
     assert epochs == [0, 1, 2]
 
 
-def test_checkpoints_from_before_the_narrow_attention_still_load(tmp_path: Path) -> None:
-    """A saved config without ``attention_dim`` is the seed's full-width block."""
-    path = save_checkpoint(tmp_path / "old.pt", CALF(ModelConfig(attention=True, attention_dim=0, **SMALL)), "planted.npy")
+def test_checkpoints_from_before_pooled_attention_still_load(tmp_path: Path) -> None:
+    """A saved config without ``attention_pool`` is the seed's block at frame rate, and gives the
+    same outputs after loading as the model that was saved."""
+    model = CALF(ModelConfig(attention=True, attention_pool=1, **SMALL)).eval()
+    path = save_checkpoint(tmp_path / "old.pt", model, "planted.npy")
     payload = torch.load(path, weights_only=True)
-    del payload["config"]["attention_dim"]
+    del payload["config"]["attention_pool"]
+    payload["config"]["attention_dim"] = 0  # a key of those days that no longer exists
     torch.save(payload, path)
     loaded = load_checkpoint(path, "cpu")
-    assert loaded.config.attention_dim == 0 and loaded.model.attention.qkv.in_features == 152
+    assert loaded.config.attention_pool == 1 and loaded.model.attention.qkv.in_features == 152
+    x = torch.randn(2, loaded.config.chunk_size + 2 * loaded.config.margin, SMALL["feature_dim"])
+    with torch.no_grad():
+        for a, b in zip(model(x), loaded.model.eval()(x)):
+            torch.testing.assert_close(a, b)
