@@ -25,6 +25,9 @@ __all__ = ["HalfScores", "GameScores", "LoadedModel", "load_checkpoint", "infer_
            "chunk_starts", "chunk_boundaries", "stitch", "stitch_detections"]
 
 Progress = Callable[[int, int], None]
+# Class scores below this are not candidates: drops ~70 % of a game's candidates (mostly a slot's
+# unlikely classes) for 0.001 of loose Average-mAP on the validation demo games.
+MIN_DETECTION_SCORE = 0.01
 
 
 @dataclass
@@ -71,20 +74,25 @@ def stitch(chunk_values: np.ndarray, starts: np.ndarray, num_frames: int) -> np.
 
 
 def stitch_detections(spotting: np.ndarray, starts: np.ndarray, chunk: int, num_frames: int) -> np.ndarray:
-    """Chunk detections ``(num_chunks, N, 2 + C)`` → ``(num_frames, C)`` confidences (max per cell).
+    """Chunk detections ``(num_chunks, N, 2 + C)`` → ``(num_frames, C)`` scores (max per cell).
 
+    A slot scores every class with confidence × class probability (the chance that it holds an event
+    of that class), not only its arg-max class: when two actions share a moment (a penalty and the
+    shot on target, a foul and the card) one slot's runner-up class is often the second event. On the
+    validation demo games this lifts loose Average-mAP from 0.78 to 0.84 (penalties 0.44 → 0.66).
     A detection's relative position p was trained as t / chunk, so it decodes to round(p · chunk)
     (the reference's floor(p · (chunk − 1)) is off by up to one frame). Each detection is kept only
-    if it falls inside the frames its chunk owns.
+    if it falls inside the frames its chunk owns; class scores under ``MIN_DETECTION_SCORE`` are dropped.
     """
     num_chunks, _, width = spotting.shape
     bounds = chunk_boundaries(starts, chunk, num_frames)
     local = np.clip(np.rint(spotting[..., 1] * chunk).astype(np.int64), 0, chunk - 1)  # (num_chunks, N)
     frame = starts[:, None] + local
     owned = (frame >= bounds[:-1, None]) & (frame < bounds[1:, None])
-    classes = spotting[..., 2:].argmax(-1)
+    score = (spotting[..., :1] * spotting[..., 2:])[owned].astype(np.float32)  # (K, C)
+    score[score < MIN_DETECTION_SCORE] = 0.0
     detection = np.zeros((num_frames, width - 2), dtype=np.float32)
-    np.maximum.at(detection, (frame[owned], classes[owned]), spotting[..., 0][owned].astype(np.float32))
+    np.maximum.at(detection, (frame[owned][:, None], np.arange(width - 2)[None, :]), score)
     return detection
 
 

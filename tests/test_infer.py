@@ -60,6 +60,19 @@ def test_position_decodes_without_the_reference_off_by_one() -> None:
     assert np.flatnonzero(stitch_detections(spotting, np.array([0]), 240, 240)[:, 0]).tolist() == [120]
 
 
+def test_a_slot_scores_every_class_by_confidence_times_probability() -> None:
+    """A penalty slot that also gives the shot on target 40 % yields both, and the best slot wins a cell."""
+    spotting = np.zeros((1, 2, 19), np.float32)
+    spotting[0, 0, :2] = [0.8, 100 / 240]
+    spotting[0, 0, 2 + 0], spotting[0, 0, 2 + 5] = 0.6, 0.4  # Penalty, Shots on target
+    spotting[0, 1, :2] = [0.5, 100 / 240]  # a second slot on the same frame, sure it is a shot
+    spotting[0, 1, 2 + 5] = 0.995
+    spotting[0, 1, 2 + 9] = 0.005  # 0.5 × 0.005: under MIN_DETECTION_SCORE, not a candidate
+    detection = stitch_detections(spotting, np.array([0]), 240, 240)
+    assert detection[100, 0] == pytest.approx(0.48) and detection[100, 5] == pytest.approx(0.4975)
+    assert np.count_nonzero(detection) == 2
+
+
 @pytest.fixture(scope="module")
 def model() -> CALF:
     torch.manual_seed(0)
