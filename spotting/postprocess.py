@@ -15,6 +15,39 @@ from spotting.soccernet import NUM_CLASSES, Annotations
 
 DEFAULT_NMS_WINDOW_S = 20.0
 DEFAULT_REFINE_WINDOW_S = 15.0  # chosen on validation games, never on the held-out test games
+DEFAULT_REFINE_OFFSET_S = 0.5  # the segmentation convolution sees one frame (0.5 s at 2 fps) ahead
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """Per class: move each event to the steepest rise of its segmentation curve within
+    ±``window_s`` (0: keep the spotting head's position), then ``offset_s`` later.
+
+    The uniform default suits most classes; :mod:`spotting.calibration` picks each class's setting
+    on validation games (a card is annotated seconds after the foul's curve rises) and training
+    stores it in the checkpoint (``info["refinement"]``).
+    """
+
+    window_s: tuple[float, ...] = (DEFAULT_REFINE_WINDOW_S,) * NUM_CLASSES
+    offset_s: tuple[float, ...] = (DEFAULT_REFINE_OFFSET_S,) * NUM_CLASSES
+
+    @classmethod
+    def uniform(cls, window_s: float = DEFAULT_REFINE_WINDOW_S, offset_s: float = DEFAULT_REFINE_OFFSET_S) -> "Refinement":
+        return cls((float(window_s),) * NUM_CLASSES, (float(offset_s),) * NUM_CLASSES)
+
+    def to_dict(self) -> dict:
+        return {"window_s": list(self.window_s), "offset_s": list(self.offset_s)}
+
+    @classmethod
+    def from_checkpoint_info(cls, info: dict) -> "Refinement":
+        """The checkpoint's calibrated refinement, or the uniform default when it has none."""
+        saved = info.get("refinement")
+        if not isinstance(saved, dict):
+            return cls()
+        window, offset = saved.get("window_s"), saved.get("offset_s")
+        if not (isinstance(window, list) and isinstance(offset, list) and len(window) == len(offset) == NUM_CLASSES):
+            return cls()
+        return cls(tuple(float(v) for v in window), tuple(float(v) for v in offset))
 
 
 @dataclass
@@ -23,7 +56,7 @@ class SpottingConfig:
     class_thresholds: dict[int, float] = field(default_factory=dict)  # class index → override
     nms_window_s: float = DEFAULT_NMS_WINDOW_S  # total width of the NMS window
     class_nms_windows_s: dict[int, float] = field(default_factory=dict)  # class index → override
-    refine_window_s: float = DEFAULT_REFINE_WINDOW_S  # position refinement on the segmentation (0: off)
+    refinement: Refinement = field(default_factory=Refinement)  # positions on the segmentation curves
 
 
 def per_class_values(default: float, overrides: dict[int, float] | None, num_classes: int = NUM_CLASSES) -> np.ndarray:
@@ -107,56 +140,61 @@ def detection_events(detection: np.ndarray, half: int, framerate: float) -> Anno
     )
 
 
-def refine_positions(events: Annotations, scores, window_s: float = DEFAULT_REFINE_WINDOW_S,
-                     lag_frames: int = 1) -> Annotations:
-    """Move each event to the steepest rise of its class's segmentation curve within ±``window_s``.
+def refine_positions(events: Annotations, scores, refinement: Refinement | None = None) -> Annotations:
+    """Move each event to the steepest rise of its class's segmentation curve (see :class:`Refinement`).
 
     CALF's spotting head places events only roughly inside its 2-minute chunk, while the
     segmentation score, trained to be high from the event on (``[0, K3)``), rises sharply right at
-    it. The rise shows ``lag_frames`` early because the segmentation convolution sees one frame
-    ahead. On held-out synthetic games this lifts tight Average-mAP from ~0.2 to ~0.55 (see README).
+    it. On held-out synthetic games this lifts tight Average-mAP from ~0.2 to ~0.5, and to ~0.6 with
+    per-class settings calibrated on validation games (see README).
     """
-    if len(events) == 0 or window_s <= 0:
+    refinement = refinement or Refinement()
+    window_s = np.asarray(refinement.window_s, dtype=np.float64)
+    if len(events) == 0 or not (window_s > 0).any():
         return events
+    offset_s = np.asarray(refinement.offset_s, dtype=np.float64)
     position = events.position_ms.copy()
     for half, half_scores in scores.halves.items():
         idx = np.flatnonzero(events.half == half)
         if idx.size == 0:
             continue
         segmentation = half_scores.segmentation  # (T, C)
-        num_frames = segmentation.shape[0]
-        radius = int(round(window_s * half_scores.framerate))
-        frames = np.clip(events.select(idx).frames(half_scores.framerate), 0, num_frames - 1)
-        window = frames[:, None] + np.arange(-radius, radius + 1)  # (E, W)
-        inside = (window >= 0) & (window < num_frames)
+        num_frames, framerate = segmentation.shape[0], half_scores.framerate
+        classes = events.class_index[idx]
+        radius = np.round(window_s * framerate).astype(np.int64)[classes]  # (E,)
+        steps = np.arange(-int(radius.max()), int(radius.max()) + 1)
+        frames = np.clip(events.select(idx).frames(framerate), 0, num_frames - 1)
+        window = frames[:, None] + steps  # (E, W)
+        inside = (window >= 0) & (window < num_frames) & (np.abs(steps) <= radius[:, None])
         window = np.clip(window, 0, num_frames - 1)
-        classes = events.class_index[idx][:, None]
         # The curve is 0 before the half starts, so a curve already high at frame 0 rises there
         # (the kick-off at 0:00).
         before = np.vstack((np.zeros((1, segmentation.shape[1]), segmentation.dtype), segmentation))
-        rise = before[window + 1, classes] - before[window, classes]
+        rise = before[window + 1, classes[:, None]] - before[window, classes[:, None]]
         rise = np.where(inside, rise, -np.inf)
-        refined = np.clip(window[np.arange(idx.size), rise.argmax(axis=1)] + lag_frames, 0, num_frames - 1)
-        rises = rise.max(axis=1) > 0  # a flat or falling curve says nothing: keep the head's position
-        position[idx[rises]] = np.round(refined[rises] * 1000.0 / half_scores.framerate)
+        shift = np.round(offset_s * framerate).astype(np.int64)[classes]
+        refined = np.clip(window[np.arange(idx.size), rise.argmax(axis=1)] + shift, 0, num_frames - 1)
+        moves = (rise.max(axis=1) > 0) & (radius > 0)  # a flat or falling curve says nothing: keep the head's position
+        position[idx[moves]] = np.round(refined[moves] * 1000.0 / framerate)
     return Annotations(events.half, position, events.class_index, events.visible, events.team, events.confidence)
 
 
 def detect_events(scores, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
                   class_nms_windows_s: dict[int, float] | None = None,
-                  refine_window_s: float = DEFAULT_REFINE_WINDOW_S) -> Annotations:
+                  refinement: Refinement | None = None) -> Annotations:
     """Per-class NMS over each half's detection scores (``GameScores``), positions refined on the
-    segmentation curves (``refine_window_s = 0`` keeps the spotting head's), NMS again; no threshold."""
+    segmentation curves (``Refinement.uniform(0)`` keeps the spotting head's), NMS again; no threshold."""
     parts = []
     for half, half_scores in sorted(scores.halves.items()):
         r = window_radius(per_class_values(nms_window_s, class_nms_windows_s), half_scores.framerate)
         kept = np.where(nms_dense(half_scores.detection, r), half_scores.detection, 0)
         parts.append(detection_events(kept, half, half_scores.framerate))
     events = Annotations.concatenate(parts)
-    if refine_window_s <= 0:
+    refinement = refinement or Refinement()
+    if not any(w > 0 for w in refinement.window_s):
         return events
     framerate = next(iter(scores.halves.values())).framerate
-    refined = refine_positions(events, scores, refine_window_s)
+    refined = refine_positions(events, scores, refinement)
     return nms_events(refined, nms_window_s, class_nms_windows_s, framerate)
 
 
@@ -171,5 +209,5 @@ def apply_thresholds(events: Annotations, threshold: float = 0.0,
 
 def spot_events(scores, config: SpottingConfig) -> Annotations:
     """Detection scores → thresholded events."""
-    events = detect_events(scores, config.nms_window_s, config.class_nms_windows_s, config.refine_window_s)
+    events = detect_events(scores, config.nms_window_s, config.class_nms_windows_s, config.refinement)
     return apply_thresholds(events, config.threshold, config.class_thresholds)

@@ -66,10 +66,10 @@ def test_a_slot_scores_every_class_by_confidence_times_probability() -> None:
     spotting[0, 0, :2] = [0.8, 100 / 240]
     spotting[0, 0, 2 + 0], spotting[0, 0, 2 + 5] = 0.6, 0.4  # Penalty, Shots on target
     spotting[0, 1, :2] = [0.5, 100 / 240]  # a second slot on the same frame, sure it is a shot
-    spotting[0, 1, 2 + 5] = 0.995
-    spotting[0, 1, 2 + 9] = 0.005  # 0.5 × 0.005: under MIN_DETECTION_SCORE, not a candidate
+    spotting[0, 1, 2 + 5] = 0.9995
+    spotting[0, 1, 2 + 9] = 0.0005  # 0.5 × 0.0005: under MIN_DETECTION_SCORE, not a candidate
     detection = stitch_detections(spotting, np.array([0]), 240, 240)
-    assert detection[100, 0] == pytest.approx(0.48) and detection[100, 5] == pytest.approx(0.4975)
+    assert detection[100, 0] == pytest.approx(0.48) and detection[100, 5] == pytest.approx(0.49975)
     assert np.count_nonzero(detection) == 2
 
 

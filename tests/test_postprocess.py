@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spotting.infer import GameScores, HalfScores
-from spotting.postprocess import (SpottingConfig, apply_thresholds, detect_events, nms_dense, nms_events,
+from spotting.postprocess import (Refinement, SpottingConfig, apply_thresholds, detect_events, nms_dense, nms_events,
                                   spot_events, window_radius)
 from spotting.soccernet import Annotations
 
@@ -91,17 +91,17 @@ def test_refinement_moves_events_to_the_segmentation_rise() -> None:
     segmentation[150:200, 2] = 0.9  # the Goal curve jumps between frames 149 and 150
     scores = GameScores({1: HalfScores(segmentation, np.zeros((400, 17), np.float32), 2.0)}, "cpu", 0.0)
     events = Annotations.from_lists([1, 1, 1], [70_000, 40_000, 70_000], [2, 2, 9], [True] * 3, [""] * 3, [0.9, 0.8, 0.7])
-    refined = refine_positions(events, scores, window_s=15.0, lag_frames=1)
+    refined = refine_positions(events, scores, Refinement.uniform(15.0, 0.5))
     # frame 140 → rise at 150, one frame of lag → 151; frame 80 is 35 s away (outside ±15 s): kept;
     # the Throw-in curve is flat: kept
     assert refined.frames(2.0).tolist() == [151, 80, 140]
-    assert refine_positions(events, scores, window_s=0.0) is events
+    assert refine_positions(events, scores, Refinement.uniform(0.0)) is events
     detection = np.zeros((400, 17), np.float32)
     detection[140, 2] = 0.9
     detection[160, 2] = 0.5  # 10 s later: both refine to 151, NMS keeps the better one
     both = GameScores({1: HalfScores(segmentation, detection, 2.0)}, "cpu", 0.0)
     assert [(f, c) for f, c in zip(detect_events(both, 6.0).frames(2.0), detect_events(both, 6.0).confidence)] == [(151, np.float32(0.9))]
-    assert sorted(detect_events(both, 6.0, refine_window_s=0).frames(2.0).tolist()) == [140, 160]
+    assert sorted(detect_events(both, 6.0, refinement=Refinement.uniform(0.0)).frames(2.0).tolist()) == [140, 160]
 
 
 def test_refinement_finds_a_rise_at_the_very_start_of_the_half() -> None:
@@ -114,4 +114,4 @@ def test_refinement_finds_a_rise_at_the_very_start_of_the_half() -> None:
     segmentation[12:14, 1] = 0.85  # a small later rise inside the window
     scores = GameScores({1: HalfScores(segmentation, np.zeros((400, 17), np.float32), 2.0)}, "cpu", 0.0)
     events = Annotations.from_lists([1], [4_000], [1], [True], [""], [0.9])
-    assert refine_positions(events, scores, window_s=15.0, lag_frames=1).frames(2.0).tolist() == [1]
+    assert refine_positions(events, scores, Refinement.uniform(15.0, 0.5)).frames(2.0).tolist() == [1]

@@ -257,9 +257,10 @@ def has_scores(checkpoint: str, mtime: float, game: Game, halves: tuple[int, ...
 @st.cache_data(show_spinner=False, max_entries=32)
 def detected_events(checkpoint: str, mtime: float, game: Game, halves: tuple[int, ...], nms_window_s: float) -> Annotations:
     """NMS candidates of every class (no threshold): runs once per NMS window, thresholds filter them later."""
-    from spotting.postprocess import detect_events
+    from spotting.postprocess import Refinement, detect_events
 
-    return detect_events(game_scores(checkpoint, mtime, game, halves), nms_window_s=nms_window_s)
+    refinement = Refinement.from_checkpoint_info(load_model(checkpoint, mtime).info)  # calibrated per class
+    return detect_events(game_scores(checkpoint, mtime, game, halves), nms_window_s=nms_window_s, refinement=refinement)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
