@@ -104,27 +104,31 @@ class AttentionBlock(nn.Module):
 
 class PooledAttention(nn.Module):
     """The seed's block over tokens of ``pool`` frames: mean-pool the chunk, add positions, attend,
-    repeat each token's output over its frames, add it to the frame-rate input (residual + LayerNorm).
+    interpolate the tokens back to frame rate, add them to the input scaled per channel.
 
     Over 34 overlapping chunks per half the block at frame rate costs more than the rest of
-    whole-game inference together on a CPU; on 2-s tokens it costs ~7× less. Positions stay exact:
-    the segmentation and spotting modules still see every frame through the residual.
+    whole-game inference together on a CPU; on 2-s tokens it costs ~7× less. Two details keep the
+    frame-rate precision that tight Average-mAP needs: linear interpolation (repeating each token
+    over its frames put steps every 2 s into the segmentation curves, and events on those steps),
+    and a per-channel scale that starts at 0 (ReZero), so training starts from plain CALF and adds
+    the chunk-wide context only as far as it helps.
     """
 
     def __init__(self, dim: int, heads: int, ff: int, dropout: float, pool: int, chunk: int) -> None:
         super().__init__()
         self.pool = pool
         self.block = AttentionBlock(dim, heads, ff, dropout)
-        self.norm = nn.LayerNorm(dim)
+        self.scale = nn.Parameter(torch.zeros(dim))
         self.dropout = nn.Dropout(dropout)
         self.register_buffer("positions", sinusoidal_encoding(-(-chunk // pool), dim), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, T, dim)`` → ``(B, T, dim)``."""
         frames = x.shape[1]
-        tokens = F.avg_pool1d(x.transpose(1, 2), self.pool, ceil_mode=True).transpose(1, 2)  # (B, ⌈T/pool⌉, dim)
-        tokens = self.block(tokens + self.positions[: tokens.shape[1]])
-        return self.norm(x + self.dropout(tokens.repeat_interleave(self.pool, dim=1)[:, :frames]))
+        tokens = F.avg_pool1d(x.transpose(1, 2), self.pool, ceil_mode=True)  # (B, dim, ⌈T/pool⌉)
+        tokens = self.block(tokens.transpose(1, 2) + self.positions[: tokens.shape[-1]]).transpose(1, 2)
+        context = F.interpolate(tokens, scale_factor=self.pool, mode="linear", align_corners=False)[..., :frames]
+        return x + self.scale * self.dropout(context.transpose(1, 2))
 
 
 class CALF(nn.Module):

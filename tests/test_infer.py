@@ -121,12 +121,14 @@ def test_pooled_attention_tokens_are_the_means_of_their_frames_even_a_short_last
     attention.block.register_forward_pre_hook(lambda _module, args: seen.append(args[0]))
     x = torch.randn(2, 10, 8)
     with torch.no_grad():
+        assert torch.equal(attention(x), x)  # the scale starts at 0: plain CALF at initialisation
+        attention.scale.fill_(1.0)
         out = attention(x)
+        context = attention.block(seen[0])  # (B, 3 tokens, 8)
     tokens = seen[0] - attention.positions[:3]
     expected = torch.stack((x[:, 0:4].mean(1), x[:, 4:8].mean(1), x[:, 8:10].mean(1)), dim=1)
     torch.testing.assert_close(tokens, expected)
-    assert out.shape == x.shape
-    # every frame of one token gets the same context: out − x differs only by the LayerNorm of x
-    with torch.no_grad():
-        context = attention.block(seen[0])
-    torch.testing.assert_close(out[:, 9], attention.norm(x[:, 9] + context[:, 2]))
+    # linear interpolation between token centres (frames 1.5, 5.5, 9.5): no steps at token edges
+    torch.testing.assert_close(out[:, 1] - x[:, 1], context[:, 0])
+    torch.testing.assert_close(out[:, 2] - x[:, 2], 0.875 * context[:, 0] + 0.125 * context[:, 1])
+    torch.testing.assert_close(out[:, 9] - x[:, 9], 0.125 * context[:, 1] + 0.875 * context[:, 2])
