@@ -60,26 +60,32 @@ def part_infer(repeats: int) -> dict:
     from spotting.checkpoint import load_checkpoint, save_checkpoint
     from spotting.infer import infer_game
     from spotting.model import CALF, ModelConfig
-    from spotting.postprocess import SpottingConfig, spot_events
+    from spotting.postprocess import Refinement, SpottingConfig, spot_events
     from spotting.results import write_results
     from spotting.soccernet import load_features
 
+    from spotting.demo import DEMO_CHECKPOINT, DEMO_FEATURES, DEMO_GAME_DIR
+
     torch.set_num_threads(2)
     torch.manual_seed(0)
-    rng = np.random.default_rng(0)
     tmp = Path(tempfile.mkdtemp(prefix="bench_engine_"))
+    # The demo game's features cut to the reference's shapes, so that the demo model's detections
+    # (and so NMS, refinement and the JSON file) are those of a trained model on a real-length game.
     for half, length in zip((1, 2), HALF_LEN):
-        np.save(tmp / f"{half}_features.npy", rng.standard_normal((length, 512)).astype(np.float32))
+        np.save(tmp / f"{half}_features.npy", np.load(DEMO_GAME_DIR / f"{half}_{DEMO_FEATURES}")[:length])
     out = {}
-    for name, config in (("attention on", ModelConfig(attention=True)),
+    for name, config in (("attention on", None),
                          ("attention at frame rate (attention_pool=1)", ModelConfig(attention=True, attention_pool=1))):
-        save_checkpoint(tmp / "model.pt", CALF(config), "features.npy")
-        loaded = load_checkpoint(tmp / "model.pt", "cpu")
+        if config is None:  # the shipped demo model (CALF + attention on 2-s tokens)
+            loaded = load_checkpoint(DEMO_CHECKPOINT, "cpu")
+        else:  # the seed's frame-rate block has no trained checkpoint: random weights, same shapes
+            save_checkpoint(tmp / "model.pt", CALF(config), "features.npy")
+            loaded = load_checkpoint(tmp / "model.pt", "cpu")
 
         def one_game() -> None:
             features = {h: load_features(tmp / f"{h}_features.npy", dim=512) for h in (1, 2)}
             scores = infer_game(loaded, features)
-            events = spot_events(scores, SpottingConfig())
+            events = spot_events(scores, SpottingConfig(refinement=Refinement.from_checkpoint_info(loaded.info)))
             write_results(tmp / "results_spotting.json", events, "game", force=True)
 
         out[f"full game (load, infer, NMS, json), {name}"] = _median(one_game, repeats)

@@ -25,16 +25,18 @@ from spotting.postprocess import (DEFAULT_NMS_WINDOW_S, DEFAULT_REFINE_OFFSET_S,
 from spotting.soccernet import NUM_CLASSES, Annotations
 
 OFFSETS_S = np.arange(-10.0, 15.0 + 1e-9, 0.5)  # the curve may rise up to 15 s before or 10 s after the moment
+WINDOWS_S = (5.0, 10.0, 15.0)  # how far from the spotting head's position to look for the rise
 
 
 def calibrate_refinement(scores: list, labels: list[Annotations], nms_window_s: float = DEFAULT_NMS_WINDOW_S,
-                         window_s: float = DEFAULT_REFINE_WINDOW_S) -> tuple[Refinement, dict]:
+                         windows_s: tuple[float, ...] = WINDOWS_S) -> tuple[Refinement, dict]:
     """Each class's best setting on these games (``GameScores`` + labels, same order).
 
     Returns the refinement and a report ``{"default": (loose, tight), "calibrated": (loose, tight)}``
     of Average-mAP on these games. The uniform default is tried first and kept on ties.
     """
-    settings = [(window_s, DEFAULT_REFINE_OFFSET_S), (0.0, 0.0)] + [(window_s, float(o)) for o in OFFSETS_S]
+    settings = [(DEFAULT_REFINE_WINDOW_S, DEFAULT_REFINE_OFFSET_S), (0.0, 0.0)]
+    settings += [(float(w), float(o)) for w in windows_s for o in OFFSETS_S]
     per_class = np.zeros((len(settings), 2, NUM_CLASSES))
     framerate = next(iter(scores[0].halves.values())).framerate
     for i, (window, offset) in enumerate(settings):

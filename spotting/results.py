@@ -59,15 +59,19 @@ def results_dict(events: Annotations, url_local: str = "") -> dict:
     # Sorted by half and evaluation frame only: predictions sharing a frame and class keep their
     # order, because SoccerNet's evaluator keeps the last one written.
     order = np.lexsort((events.frames(2.0), events.half))
+    halves = events.half[order].astype(np.int64).tolist()  # plain Python values: no per-event numpy scalars
+    positions = events.position_ms[order].astype(np.int64).tolist()
+    classes = events.class_index[order].astype(np.int64).tolist()
+    confidences = events.confidence[order].astype(np.float64).tolist()
     predictions = [
         {
-            "gameTime": format_game_time(events.half[i], events.position_ms[i]),
-            "label": CLASSES[int(events.class_index[i])],
-            "position": str(int(events.position_ms[i])),
-            "half": str(int(events.half[i])),
-            "confidence": str(float(events.confidence[i])),
+            "gameTime": format_game_time(half, position),
+            "label": CLASSES[cls],
+            "position": str(position),
+            "half": str(half),
+            "confidence": str(confidence),
         }
-        for i in order
+        for half, position, cls, confidence in zip(halves, positions, classes, confidences)
     ]
     return {"UrlLocal": url_local, "predictions": predictions}
 
@@ -79,8 +83,12 @@ def write_results(path: str | Path, events: Annotations, url_local: str = "", fo
         raise InputError(path, "already exists", "pass --force to overwrite it or choose another --out")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    results = results_dict(events, url_local)
+    # One prediction per line: readable, and json's C encoder (it is bypassed whenever indent is set)
+    # writes thousands of predictions in milliseconds.
+    lines = ",\n".join(map(json.dumps, results["predictions"]))
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(results_dict(events, url_local), handle, indent=1)
+        handle.write(f'{{"UrlLocal": {json.dumps(results["UrlLocal"])}, "predictions": [\n{lines}\n]}}\n')
     os.chmod(tmp, 0o644)  # mkstemp creates 0600; a results file or checkpoint is meant to be shared
     os.replace(tmp, path)
     return path
