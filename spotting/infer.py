@@ -25,9 +25,10 @@ __all__ = ["HalfScores", "GameScores", "LoadedModel", "load_checkpoint", "infer_
            "chunk_starts", "chunk_boundaries", "stitch", "stitch_detections"]
 
 Progress = Callable[[int, int], None]
-# Class scores below this are not candidates: drops a third of a game's candidates (a slot's
-# unlikely classes) at no cost in Average-mAP on the validation demo games.
-MIN_DETECTION_SCORE = 0.001
+# A slot's runner-up classes are candidates only from this score on (its arg-max class always is):
+# a third as many candidates per game as with every class, for 0.001 of Average-mAP on the
+# validation demo games — smaller result files, faster NMS and export.
+MIN_RUNNER_UP_SCORE = 0.01
 
 
 @dataclass
@@ -82,15 +83,19 @@ def stitch_detections(spotting: np.ndarray, starts: np.ndarray, chunk: int, num_
     validation demo games this lifts loose Average-mAP from 0.78 to 0.84 (penalties 0.44 → 0.66).
     A detection's relative position p was trained as t / chunk, so it decodes to round(p · chunk)
     (the reference's floor(p · (chunk − 1)) is off by up to one frame). Each detection is kept only
-    if it falls inside the frames its chunk owns; class scores under ``MIN_DETECTION_SCORE`` are dropped.
+    if it falls inside the frames its chunk owns; runner-up classes under ``MIN_RUNNER_UP_SCORE`` are dropped.
     """
     num_chunks, _, width = spotting.shape
     bounds = chunk_boundaries(starts, chunk, num_frames)
     local = np.clip(np.rint(spotting[..., 1] * chunk).astype(np.int64), 0, chunk - 1)  # (num_chunks, N)
     frame = starts[:, None] + local
     owned = (frame >= bounds[:-1, None]) & (frame < bounds[1:, None])
-    score = (spotting[..., :1] * spotting[..., 2:])[owned].astype(np.float32)  # (K, C)
-    score[score < MIN_DETECTION_SCORE] = 0.0
+    probabilities = spotting[..., 2:][owned]  # (K, C)
+    score = (spotting[..., 0][owned][:, None] * probabilities).astype(np.float32)
+    best = probabilities.argmax(axis=1)
+    runner_up = score < MIN_RUNNER_UP_SCORE
+    runner_up[np.arange(best.size), best] = False
+    score[runner_up] = 0.0
     detection = np.zeros((num_frames, width - 2), dtype=np.float32)
     np.maximum.at(detection, (frame[owned][:, None], np.arange(width - 2)[None, :]), score)
     return detection

@@ -66,11 +66,15 @@ def test_a_slot_scores_every_class_by_confidence_times_probability() -> None:
     spotting[0, 0, :2] = [0.8, 100 / 240]
     spotting[0, 0, 2 + 0], spotting[0, 0, 2 + 5] = 0.6, 0.4  # Penalty, Shots on target
     spotting[0, 1, :2] = [0.5, 100 / 240]  # a second slot on the same frame, sure it is a shot
-    spotting[0, 1, 2 + 5] = 0.9995
-    spotting[0, 1, 2 + 9] = 0.0005  # 0.5 × 0.0005: under MIN_DETECTION_SCORE, not a candidate
+    spotting[0, 1, 2 + 5] = 0.99
+    spotting[0, 1, 2 + 9] = 0.01  # 0.5 × 0.01: a runner-up under MIN_RUNNER_UP_SCORE, not a candidate
+    spotting[0, 1, 0] = 0.5
     detection = stitch_detections(spotting, np.array([0]), 240, 240)
-    assert detection[100, 0] == pytest.approx(0.48) and detection[100, 5] == pytest.approx(0.49975)
+    assert detection[100, 0] == pytest.approx(0.48) and detection[100, 5] == pytest.approx(0.495)
     assert np.count_nonzero(detection) == 2
+    # a slot's arg-max class is a candidate however low its score (an untrained model still spots)
+    spotting[0, :, 0] = 0.001
+    assert np.count_nonzero(stitch_detections(spotting, np.array([0]), 240, 240)) == 2
 
 
 @pytest.fixture(scope="module")
