@@ -83,9 +83,11 @@ class AttentionBlock(nn.Module):
     FF activations costs a fifth of a CPU training step in random-number generation for no gain here.
     """
 
-    def __init__(self, dim: int, heads: int, ff: int, dropout: float) -> None:
+    def __init__(self, dim: int, heads: int, ff: int, dropout: float, positions: int) -> None:
         super().__init__()
         self.heads = heads
+        # Sinusoidal positions for up to ``positions`` tokens, added to the input (not saved: derived).
+        self.register_buffer("positions", sinusoidal_encoding(positions, dim), persistent=False)
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
         self.norm_1 = nn.LayerNorm(dim)
@@ -96,6 +98,7 @@ class AttentionBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, T, dim)`` → ``(B, T, dim)``."""
         batch, frames, dim = x.shape
+        x = x + self.positions[:frames]
         q, k, v = self.qkv(x).view(batch, frames, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)  # 3 × (B, h, T, d)
         attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(batch, frames, dim)
         x = self.norm_1(x + self.dropout(self.out(attended)))
@@ -103,7 +106,7 @@ class AttentionBlock(nn.Module):
 
 
 class PooledAttention(nn.Module):
-    """The seed's block over tokens of ``pool`` frames: mean-pool the chunk, add positions, attend,
+    """The seed's block over tokens of ``pool`` frames: mean-pool the chunk, attend (with positions),
     interpolate the tokens back to frame rate, add them to the input scaled per channel.
 
     Over 34 overlapping chunks per half the block at frame rate costs more than the rest of
@@ -117,16 +120,15 @@ class PooledAttention(nn.Module):
     def __init__(self, dim: int, heads: int, ff: int, dropout: float, pool: int, chunk: int) -> None:
         super().__init__()
         self.pool = pool
-        self.block = AttentionBlock(dim, heads, ff, dropout)
+        self.block = AttentionBlock(dim, heads, ff, dropout, positions=-(-chunk // pool))
         self.scale = nn.Parameter(torch.zeros(dim))
         self.dropout = nn.Dropout(dropout)
-        self.register_buffer("positions", sinusoidal_encoding(-(-chunk // pool), dim), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, T, dim)`` → ``(B, T, dim)``."""
         frames = x.shape[1]
         tokens = F.avg_pool1d(x.transpose(1, 2), self.pool, ceil_mode=True)  # (B, dim, ⌈T/pool⌉)
-        tokens = self.block(tokens.transpose(1, 2) + self.positions[: tokens.shape[-1]]).transpose(1, 2)
+        tokens = self.block(tokens.transpose(1, 2)).transpose(1, 2)
         context = F.interpolate(tokens, scale_factor=self.pool, mode="linear", align_corners=False)[..., :frames]
         return x + self.scale * self.dropout(context.transpose(1, 2))
 
@@ -151,8 +153,8 @@ class CALF(nn.Module):
             if c.attention_pool < 1:
                 raise ValueError(f"attention_pool must be >= 1, got {c.attention_pool}")
             if c.attention_pool == 1:  # the seed's block at frame rate
-                self.register_buffer("positions", sinusoidal_encoding(c.chunk_size, self.channels), persistent=False)
-                self.attention = AttentionBlock(self.channels, c.attention_heads, c.attention_ff, c.dropout)
+                self.attention = AttentionBlock(self.channels, c.attention_heads, c.attention_ff, c.dropout,
+                                                positions=c.chunk_size)
             else:
                 self.attention = PooledAttention(self.channels, c.attention_heads, c.attention_ff, c.dropout,
                                                  c.attention_pool, c.chunk_size)
@@ -202,10 +204,8 @@ class CALF(nn.Module):
         """``(B, 152, T)`` → segmentation ``(B, T, C)`` in [0, 1] and spotting ``(B, N, 2 + C)``."""
         c = self.config
         x = context
-        if c.attention and c.attention_pool == 1:
-            x = self.attention(x.transpose(1, 2) + self.positions[: x.shape[-1]]).transpose(1, 2)  # (B, T, 152) inside
-        elif c.attention:
-            x = self.attention(x.transpose(1, 2)).transpose(1, 2)
+        if c.attention:
+            x = self.attention(x.transpose(1, 2)).transpose(1, 2)  # (B, T, 152) inside
         conv_seg = self.conv_seg(x)  # (B, 16·C, T)
         capsules = torch.sigmoid(self.norm_seg(conv_seg))
         batch, _, frames = capsules.shape
