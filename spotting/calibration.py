@@ -21,7 +21,7 @@ import numpy as np
 
 from spotting.metrics import average_map
 from spotting.postprocess import (DEFAULT_NMS_WINDOW_S, DEFAULT_REFINE_OFFSET_S, DEFAULT_REFINE_WINDOW_S,
-                                  Refinement, detect_events)
+                                  Refinement, candidate_events, refined_events)
 from spotting.soccernet import NUM_CLASSES, Annotations
 
 OFFSETS_S = np.arange(-10.0, 15.0 + 1e-9, 0.5)  # the curve may rise up to 15 s before or 10 s after the moment
@@ -39,8 +39,10 @@ def calibrate_refinement(scores: list, labels: list[Annotations], nms_window_s: 
     settings += [(float(w), float(o)) for w in windows_s for o in OFFSETS_S]
     per_class = np.zeros((len(settings), 2, NUM_CLASSES))
     framerate = next(iter(scores[0].halves.values())).framerate
+    candidates = [candidate_events(s, nms_window_s) for s in scores]  # the same for every setting
     for i, (window, offset) in enumerate(settings):
-        predictions = [detect_events(s, nms_window_s, refinement=Refinement.uniform(window, offset)) for s in scores]
+        predictions = [refined_events(c, s, nms_window_s, refinement=Refinement.uniform(window, offset))
+                       for c, s in zip(candidates, scores)]
         for j, metric in enumerate(("loose", "tight")):
             per_class[i, j] = average_map(labels, predictions, metric, framerate).a_mAP_per_class
     best = (per_class.sum(axis=1)).argmax(axis=0)  # first maximum: the default wins ties

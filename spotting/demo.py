@@ -105,7 +105,7 @@ def evaluate_checkpoint(checkpoint: Path, games: list[Game]) -> dict[str, float]
 
     from spotting.infer import infer_game, load_checkpoint
     from spotting.metrics import average_map
-    from spotting.postprocess import Refinement, detect_events
+    from spotting.postprocess import Refinement, candidate_events, refined_events
 
     loaded = load_checkpoint(checkpoint)
     refinement = Refinement.from_checkpoint_info(loaded.info)
@@ -114,9 +114,10 @@ def evaluate_checkpoint(checkpoint: Path, games: list[Game]) -> dict[str, float]
         scores.append(infer_game(loaded, {h: game.load_features(h, dim=loaded.feature_dim) for h in (1, 2)}))
         labels.append(game.read_labels())
     variants = {"": refinement, " uniform": Refinement(), " head": Refinement.uniform(0.0)}
+    candidates = [candidate_events(s) for s in scores]
     row = {}
     for suffix, variant in variants.items():
-        predictions = [detect_events(s, refinement=variant) for s in scores]
+        predictions = [refined_events(c, s, refinement=variant) for c, s in zip(candidates, scores)]
         for metric in ("loose", "tight"):
             row[metric + suffix] = float(average_map(labels, predictions, metric).a_mAP)
     return row

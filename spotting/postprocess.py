@@ -110,7 +110,7 @@ def nms_dense(scores: np.ndarray, radius: np.ndarray) -> np.ndarray:
     """:func:`nms_candidates` on a dense ``(T, K)`` array of candidates (> 0); a ``(T, K)`` keep mask."""
     frames, classes = np.nonzero(scores > 0)
     keep = np.zeros(scores.shape, dtype=bool)
-    keep[frames[...], classes] = nms_candidates(frames, classes, scores[frames, classes], radius)
+    keep[frames, classes] = nms_candidates(frames, classes, scores[frames, classes], radius)
     return keep
 
 
@@ -126,7 +126,8 @@ def nms_events(events: Annotations, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
         return events
     radius = window_radius(per_class_values(nms_window_s, class_nms_windows_s), framerate)
     # Halves never suppress each other: put them far apart on one frame axis.
-    frames = events.frames(framerate) + (events.half - 1) * (int(events.frames(framerate).max()) + 2 * int(radius.max()) + 2)
+    frames = events.frames(framerate)
+    frames = frames + (events.half - 1) * (int(frames.max()) + 2 * int(radius.max()) + 2)
     return events.select(nms_candidates(frames, events.class_index, events.confidence, radius))
 
 
@@ -179,23 +180,36 @@ def refine_positions(events: Annotations, scores, refinement: Refinement | None 
     return Annotations(events.half, position, events.class_index, events.visible, events.team, events.confidence)
 
 
-def detect_events(scores, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
-                  class_nms_windows_s: dict[int, float] | None = None,
-                  refinement: Refinement | None = None) -> Annotations:
-    """Per-class NMS over each half's detection scores (``GameScores``), positions refined on the
-    segmentation curves (``Refinement.uniform(0)`` keeps the spotting head's), NMS again; no threshold."""
+def candidate_events(scores, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
+                     class_nms_windows_s: dict[int, float] | None = None) -> Annotations:
+    """Per-class NMS over each half's detection scores (``GameScores``), at the spotting head's positions."""
     parts = []
     for half, half_scores in sorted(scores.halves.items()):
         r = window_radius(per_class_values(nms_window_s, class_nms_windows_s), half_scores.framerate)
         kept = np.where(nms_dense(half_scores.detection, r), half_scores.detection, 0)
         parts.append(detection_events(kept, half, half_scores.framerate))
-    events = Annotations.concatenate(parts)
+    return Annotations.concatenate(parts)
+
+
+def refined_events(candidates: Annotations, scores, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
+                   class_nms_windows_s: dict[int, float] | None = None,
+                   refinement: Refinement | None = None) -> Annotations:
+    """:func:`candidate_events` moved by the refinement, then NMS again (moved events may meet)."""
     refinement = refinement or Refinement()
-    if not any(w > 0 for w in refinement.window_s):
-        return events
+    if len(candidates) == 0 or not any(w > 0 for w in refinement.window_s):
+        return candidates
     framerate = next(iter(scores.halves.values())).framerate
-    refined = refine_positions(events, scores, refinement)
+    refined = refine_positions(candidates, scores, refinement)
     return nms_events(refined, nms_window_s, class_nms_windows_s, framerate)
+
+
+def detect_events(scores, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
+                  class_nms_windows_s: dict[int, float] | None = None,
+                  refinement: Refinement | None = None) -> Annotations:
+    """Per-class NMS over each half's detection scores (``GameScores``), positions refined on the
+    segmentation curves (``Refinement.uniform(0)`` keeps the spotting head's), NMS again; no threshold."""
+    candidates = candidate_events(scores, nms_window_s, class_nms_windows_s)
+    return refined_events(candidates, scores, nms_window_s, class_nms_windows_s, refinement)
 
 
 def apply_thresholds(events: Annotations, threshold: float = 0.0,

@@ -1,7 +1,8 @@
 """Training: ``python -m spotting.train --soccernet-dir D --features NAME --out DIR``.
 
-Adam + ReduceLROnPlateau on the validation Average-mAP, early stopping after the learning rate has decayed ``max_lr_decays`` times, best and
-last checkpoints (weights + config, loadable with ``weights_only=True``), a JSON-lines metrics log.
+Adam + ReduceLROnPlateau on the validation Average-mAP, early stopping after the learning rate has
+decayed ``max_lr_decays`` times, best and last checkpoints (weights + config, loadable with
+``weights_only=True``), a JSON-lines metrics log.
 At the end the best checkpoint gets its per-class post-processing calibrated on the validation games
 (:mod:`spotting.calibration`).
 """
