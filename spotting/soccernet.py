@@ -148,6 +148,12 @@ def read_labels(path: str | Path, unknown: str = "error") -> Annotations:
     return parse_labels(read_json(path), path, unknown=unknown)
 
 
+def _all_finite(array: np.ndarray) -> bool:
+    if array.dtype == np.dtype("=f2"):  # numpy's float16 isfinite is ~15× slower than this exponent test
+        return int((array.view(np.uint16) & 0x7C00).max()) != 0x7C00  # all exponent bits set: Inf or NaN
+    return bool(np.isfinite(array).all())
+
+
 def load_features(path: str | Path, dim: int | None = None, check_finite: bool = True) -> np.ndarray:
     """Memory-map one half's features ``(T, D)`` float array, validating shape and values."""
     path = Path(path)
@@ -168,7 +174,7 @@ def load_features(path: str | Path, dim: int | None = None, check_finite: bool =
                          "pick the features the checkpoint was trained on (--features)")
     if not np.issubdtype(array.dtype, np.floating):
         raise InputError(path, f"features have dtype {array.dtype}", "expected float16/float32 features")
-    if check_finite and not np.isfinite(array).all():
+    if check_finite and not _all_finite(array):
         bad = int((~np.isfinite(array)).any(axis=1).sum())
         raise InputError(path, f"{bad} frame(s) contain NaN or Inf", "re-extract the features of this half")
     return array

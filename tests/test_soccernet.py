@@ -87,6 +87,9 @@ def test_unknown_labels_can_be_skipped_like_the_official_evaluator() -> None:
     (np.zeros((10,), np.float32), "expected (frames, dim)"),
     (np.zeros((0, 8), np.float32), "0 frames"),
     (np.array([[1.0, np.nan]], np.float32), "NaN or Inf"),
+    (np.array([[1.0, np.nan]], np.float16), "NaN or Inf"),  # float16 has its own fast test
+    (np.array([[np.inf, 0.0], [0.0, 1.0]], np.float16), "1 frame(s) contain NaN or Inf"),
+    (np.array([[0.0, 1.0], [-np.inf, 0.0]], ">f2"), "NaN or Inf"),  # big-endian
     (np.zeros((4, 8), np.int32), "dtype"),
 ])
 def test_bad_features(tmp_path: Path, array: np.ndarray, needle: str) -> None:
@@ -94,6 +97,14 @@ def test_bad_features(tmp_path: Path, array: np.ndarray, needle: str) -> None:
     np.save(path, array)
     with pytest.raises(InputError, match=needle.replace("(", r"\(").replace(")", r"\)")):
         load_features(path)
+
+
+@pytest.mark.parametrize("dtype", ["<f2", ">f2", "<f4"])
+def test_finite_extreme_features_load(tmp_path: Path, dtype: str) -> None:
+    extreme = np.finfo(np.dtype(dtype)).max
+    array = np.array([[extreme, -extreme], [np.finfo(np.dtype(dtype)).tiny, 0.0]], dtype)
+    np.save(tmp_path / "1_feat.npy", array)
+    np.testing.assert_array_equal(load_features(tmp_path / "1_feat.npy"), array)
 
 
 def test_truncated_and_wrong_dim_features(tmp_path: Path) -> None:
