@@ -10,6 +10,7 @@ halves shorter than one chunk.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ Progress = Callable[[int, int], None]
 # a third as many candidates per game as with every class, for 0.001 of Average-mAP on the
 # validation demo games — smaller result files, faster NMS and export.
 MIN_RUNNER_UP_SCORE = 0.01
+CPU_BATCH, ACCELERATOR_BATCH = 12, 64  # chunks per head pass (see infer_half)
 
 
 @dataclass
@@ -108,9 +110,28 @@ def _pad_codes(codes: torch.Tensor, margin: int, length: int) -> torch.Tensor:
     return padded.T.unsqueeze(0)
 
 
+def _float_tensor(features: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """``(T, D)`` features (often a read-only float16 memory map) → float32 tensor on ``device``.
+
+    torch converts float16 ~10× faster than numpy; a float32 memory map on the CPU is not copied
+    (the network only reads its input)."""
+    array = np.asarray(features)
+    if array.dtype.isnative and array.dtype.kind == "f" and array.dtype.itemsize in (2, 4, 8):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            return torch.from_numpy(array).to(device=device, dtype=torch.float32)
+    return torch.as_tensor(np.array(array, dtype=np.float32), device=device)
+
+
 def infer_half(model: CALF, features: np.ndarray, device: torch.device | str = "cpu",
-               batch_size: int = 64, progress: Progress | None = None) -> HalfScores:
-    """One half's features ``(T, D)`` → :class:`HalfScores`."""
+               batch_size: int | None = None, progress: Progress | None = None) -> HalfScores:
+    """One half's features ``(T, D)`` → :class:`HalfScores`.
+
+    ``batch_size`` chunks go through the head at a time: by default 12 on a CPU, where the
+    head's intermediate tensors then stay in cache (a half is ~20 % faster than in one batch of 34),
+    and 64 on an accelerator."""
+    if batch_size is None:
+        batch_size = CPU_BATCH if torch.device(device).type == "cpu" else ACCELERATOR_BATCH
     config = model.config
     chunk, stride = config.chunk_size, config.chunk_size - config.receptive_field
     num_frames = int(features.shape[0])
@@ -118,7 +139,7 @@ def infer_half(model: CALF, features: np.ndarray, device: torch.device | str = "
     length = max(num_frames, chunk)  # a half shorter than one chunk is zero-padded (masked) to one chunk
     model.eval()
     with torch.inference_mode():
-        x = torch.as_tensor(np.array(features, dtype=np.float32), device=device)  # copy: memory maps are read-only
+        x = _float_tensor(features, device)
         context = model.context(_pad_codes(model.encode(x), config.margin, length))[0]  # (152, length)
         index = torch.as_tensor(starts, device=device)[:, None] + torch.arange(chunk, device=device)
         segments, spots = [], []
