@@ -83,7 +83,7 @@ def model() -> CALF:
     return CALF(ModelConfig(feature_dim=24, chunk_seconds=30, receptive_field_seconds=10)).eval()
 
 
-@pytest.mark.parametrize("num_frames", [1, 37, 60, 61, 100, 141, 333])
+@pytest.mark.parametrize("num_frames", [1, 37, 60, 61, 100, 141, 333, 1500])  # 1500: the FFT pyramid
 def test_whole_half_inference_equals_chunk_by_chunk_forward(model: CALF, num_frames: int) -> None:
     """Front end once per half + batched heads == each chunk through the training forward."""
     c = model.config
@@ -105,6 +105,27 @@ def test_whole_half_inference_equals_chunk_by_chunk_forward(model: CALF, num_fra
     np.testing.assert_allclose(scores.segmentation, stitch(segmentation, starts, num_frames), atol=1e-5)
     np.testing.assert_allclose(scores.detection, stitch_detections(spotting, starts, c.chunk_size, num_frames), atol=1e-5)
     assert ((scores.segmentation >= 0) & (scores.segmentation <= 1)).all()
+
+
+@pytest.mark.parametrize("length,batch", [(512, 1), (513, 2), (1000, 1), (5463, 2)])
+def test_fft_pyramid_equals_the_convolutions(length: int, batch: int) -> None:
+    """The whole-half pyramid by overlap-save FFT == the four convolutions (default 40-s field)."""
+    torch.manual_seed(length)
+    model = CALF(ModelConfig(feature_dim=8)).eval()
+    codes = torch.relu(torch.randn(batch, 32, length + 2 * model.config.margin))
+    with torch.no_grad():
+        fast = model.context(codes)
+        assert model._spectra is not None  # the FFT path ran
+    with torch.enable_grad():  # training path: the convolutions themselves
+        direct = model.context(codes).detach()
+    assert fast.shape == direct.shape == (batch, 152, length)
+    torch.testing.assert_close(fast, direct, atol=2e-5, rtol=1e-5)
+    with torch.no_grad():  # new weights are seen (the cached spectrum is for the old ones)
+        model.pyramid[3].weight.mul_(-1)
+        refreshed = model.context(codes)
+    with torch.enable_grad():
+        torch.testing.assert_close(refreshed, model.context(codes).detach(), atol=2e-5, rtol=1e-5)
+    assert not torch.allclose(refreshed, fast)
 
 
 def test_model_output_does_not_depend_on_batch_companions(model: CALF) -> None:
