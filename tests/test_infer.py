@@ -128,6 +128,17 @@ def test_fft_pyramid_equals_the_convolutions(length: int, batch: int) -> None:
     assert not torch.allclose(refreshed, fast)
 
 
+def test_head_inference_path_equals_training_path(model: CALF) -> None:
+    """Without autograd the head computes the segmentation in place; it must give the same values."""
+    context = torch.randn(3, 152, model.config.chunk_size)
+    with torch.enable_grad():
+        expected = [t.detach() for t in model.head(context)]
+    with torch.inference_mode():
+        got = model.head(context)
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b)
+
+
 def test_model_output_does_not_depend_on_batch_companions(model: CALF) -> None:
     """Normalisation over features (not over time positions / batch at eval) keeps chunks independent."""
     x = torch.randn(3, model.config.chunk_size + 2 * model.config.margin, 24)
