@@ -97,7 +97,7 @@ class AttentionBlock(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
         self.norm_1 = nn.LayerNorm(dim)
-        self.ff = nn.Sequential(nn.Linear(dim, ff), nn.ReLU(), nn.Linear(ff, dim))
+        self.ff = nn.Sequential(nn.Linear(dim, ff), nn.ReLU(inplace=True), nn.Linear(ff, dim))
         self.norm_2 = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout)
 
@@ -140,7 +140,7 @@ class PooledAttention(nn.Module):
             tokens = F.avg_pool1d(channels_first, self.pool, ceil_mode=True)
         tokens = self.block(tokens.transpose(1, 2)).transpose(1, 2)  # (B, dim, ⌈T/pool⌉)
         context = F.interpolate(tokens, scale_factor=self.pool, mode="linear", align_corners=False)[..., :frames]
-        return x + self.scale * self.dropout(context.transpose(1, 2))
+        return torch.addcmul(x, self.dropout(context.transpose(1, 2)), self.scale)  # x + scale · context
 
 
 class CALF(nn.Module):
@@ -197,7 +197,8 @@ class CALF(nn.Module):
     # -- stages ---------------------------------------------------------------------------------
     def encode(self, features: torch.Tensor) -> torch.Tensor:
         """``(B, L, D)`` features → ``(B, L, 32)`` per-frame codes."""
-        return F.relu(self.conv_2(F.relu(self.conv_1(features))))
+        # In-place ReLUs on fresh layer outputs (autograd-safe) spare a buffer each.
+        return F.relu(self.conv_2(F.relu(self.conv_1(features), inplace=True)), inplace=True)
 
     def context(self, codes: torch.Tensor) -> torch.Tensor:
         """``(B, 32, L + 2·margin)`` codes (zeros outside the half) → ``(B, 152, L)``.
@@ -208,13 +209,13 @@ class CALF(nn.Module):
         length = codes.shape[-1] - 2 * margin
         branches = [codes[..., margin: margin + length]]
         if length >= FFT_MIN_LENGTH and not torch.is_grad_enabled():
-            branches.append(F.relu(self._pyramid_fft(codes)))
+            branches.append(F.relu(self._pyramid_fft(codes), inplace=True))
         else:
             for conv in self.pyramid:
                 k = conv.kernel_size[0]
                 left = (k - 1) // 2  # "same" padding as in the reference: extra frame on the right
                 start = margin - left
-                branches.append(F.relu(conv(codes[..., start: start + length + k - 1])))
+                branches.append(F.relu(conv(codes[..., start: start + length + k - 1]), inplace=True))
         return torch.cat(branches, dim=1)
 
     def _pyramid_spectra(self, block: int) -> torch.Tensor:
