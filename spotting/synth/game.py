@@ -10,7 +10,6 @@ from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 
 from spotting.errors import InputError
@@ -31,6 +30,8 @@ class WebmWriter:
     """VP8 WebM through PyAV's libvpx (real-time preset, capped bitrate: OpenCV's writer cannot cap it)."""
 
     def __init__(self, path: Path, fps: int, bitrate: int = VIDEO_BITRATE) -> None:
+        import av  # only writing video needs PyAV (labels and features do not)
+
         self.container = av.open(str(path), "w")
         self.stream = self.container.add_stream("libvpx", rate=fps, options={"deadline": "realtime", "cpu-used": "16"})
         self.stream.width, self.stream.height, self.stream.pix_fmt = W, H, "yuv420p"
@@ -39,8 +40,10 @@ class WebmWriter:
 
     def write(self, frames: np.ndarray) -> None:
         """Append (B, H, W, 3) uint8 BGR frames."""
+        from av import VideoFrame
+
         for frame in frames:
-            for packet in self.stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")):
+            for packet in self.stream.encode(VideoFrame.from_ndarray(frame, format="bgr24")):
                 self.container.mux(packet)
 
     def close(self) -> None:
