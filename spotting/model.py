@@ -35,7 +35,7 @@ class ModelConfig:
     attention_heads: int = 4
     attention_ff: int = 512  # the seed's feed-forward width
     # The block attends over tokens of this many frames (their mean); 1 = every frame, as the seed.
-    # 4 (2 s tokens) makes whole-game inference ~1.8× faster at the same held-out accuracy (README).
+    # 4 (2 s tokens) makes whole-game inference ~1.6× faster at the same held-out accuracy (README).
     attention_pool: int = 4
     dropout: float = 0.1
 
@@ -57,7 +57,7 @@ class ModelConfig:
 
 
 # Whole-half inference computes the pyramid by FFT in blocks of this many frames (512 was fastest
-# on the 2-core CPU, 256 and 1024 ~20 % slower), from this length on (training chunks are shorter).
+# on the 2-core CPU, 256 and 1024 were 20–50 % slower), from this length on (training chunks are shorter).
 FFT_BLOCK = 512
 FFT_MIN_LENGTH = 512
 
@@ -203,7 +203,7 @@ class CALF(nn.Module):
     def context(self, codes: torch.Tensor) -> torch.Tensor:
         """``(B, 32, L + 2·margin)`` codes (zeros outside the half) → ``(B, 152, L)``.
 
-        Whole halves at inference go through :meth:`_pyramid_fft` (same values to ~1e-6, ~2.5×
+        Whole halves at inference go through :meth:`_pyramid_fft` (same values to ~1e-5, ~3×
         faster on a CPU); training chunks and short inputs through the convolutions themselves."""
         margin = self.config.margin
         length = codes.shape[-1] - 2 * margin
