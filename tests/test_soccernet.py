@@ -105,6 +105,8 @@ def test_finite_extreme_features_load(tmp_path: Path, dtype: str) -> None:
     array = np.array([[extreme, -extreme], [np.finfo(np.dtype(dtype)).tiny, 0.0]], dtype)
     np.save(tmp_path / "1_feat.npy", array)
     np.testing.assert_array_equal(load_features(tmp_path / "1_feat.npy"), array)
+    np.save(tmp_path / "2_feat.npy", np.zeros((4, 0), dtype))  # no values: nothing non-finite (the dim check rejects it)
+    assert load_features(tmp_path / "2_feat.npy").shape == (4, 0)
 
 
 def test_truncated_and_wrong_dim_features(tmp_path: Path) -> None:
