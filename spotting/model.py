@@ -211,24 +211,23 @@ class CALF(nn.Module):
         if length >= FFT_MIN_LENGTH and not torch.is_grad_enabled():
             branches.append(F.relu(self._pyramid_fft(codes), inplace=True))
         else:
-            for conv in self.pyramid:
-                k = conv.kernel_size[0]
-                left = (k - 1) // 2  # "same" padding as in the reference: extra frame on the right
-                start = margin - left
-                branches.append(F.relu(conv(codes[..., start: start + length + k - 1]), inplace=True))
+            for conv, start in self._branch_starts():
+                window = codes[..., start: start + length + conv.kernel_size[0] - 1]
+                branches.append(F.relu(conv(window), inplace=True))
         return torch.cat(branches, dim=1)
+
+    def _branch_starts(self) -> list[tuple[nn.Conv1d, int]]:
+        """Each pyramid branch and where its window starts in the margin-padded codes: "same"
+        padding as in the reference, the extra frame of an even kernel on the right."""
+        return [(conv, self.config.margin - (conv.kernel_size[0] - 1) // 2) for conv in self.pyramid]
 
     def _pyramid_spectra(self, block: int) -> torch.Tensor:
         """The four branches as one ``(120, 32, 2·margin + 1)`` correlation kernel → its spectrum
         ``(bins, 120, 32)`` for ``block``-frame FFTs. The 3,840 transforms cost more than a half's
         whole pyramid, so the spectrum is kept for as long as the kernel stays equal."""
-        margin = self.config.margin
-        stacked = []
-        for conv in self.pyramid:
-            k = conv.kernel_size[0]
-            offset = margin - (k - 1) // 2  # where the branch's window starts (as in the direct path)
-            stacked.append(F.pad(conv.weight, (offset, 2 * margin + 1 - offset - k)))
-        kernel = torch.cat(stacked).detach()
+        span = 2 * self.config.margin + 1
+        kernel = torch.cat([F.pad(conv.weight, (start, span - start - conv.kernel_size[0]))
+                            for conv, start in self._branch_starts()]).detach()
         cached = self._spectra
         if (cached is not None and cached[0] == block and cached[1].device == kernel.device
                 and cached[1].dtype == kernel.dtype and torch.equal(cached[1], kernel)):
