@@ -85,6 +85,12 @@ def describe(refinement: Refinement) -> str:
     return "; ".join(parts)
 
 
+def describe_report(report: dict) -> str:
+    """:func:`calibrate_refinement`'s report as one line."""
+    return "validation Average-mAP loose / tight: uniform {:.3f} / {:.3f} → calibrated {:.3f} / {:.3f}".format(
+        *report["default"], *report["calibrated"])
+
+
 def main(argv: list[str] | None = None) -> int:
     from spotting.checkpoint import load_checkpoint
     from spotting.errors import InputError
@@ -104,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     features = args.features or load_checkpoint(args.checkpoint, "cpu").features
     refinement, report = calibrate_checkpoint(args.checkpoint, _games(args.soccernet_dir, args.valid_split, features), args.out)
     print(describe(refinement))
-    print("validation Average-mAP loose / tight: uniform {:.3f} / {:.3f} → calibrated {:.3f} / {:.3f} → {}".format(
-        *report["default"], *report["calibrated"], target))
+    print(f"{describe_report(report)} → {target}")
     return 0
 
 

@@ -139,12 +139,11 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
     finally:
         log.close()
     if valid_games and best_path.is_file():
-        from spotting.calibration import calibrate_checkpoint, describe
+        from spotting.calibration import calibrate_checkpoint, describe, describe_report
 
         refinement, report = calibrate_checkpoint(best_path, valid_games)
         print("post-processing calibrated on the validation games: " + describe(refinement))
-        print("validation Average-mAP loose / tight: uniform {:.3f} / {:.3f} → calibrated {:.3f} / {:.3f}".format(
-            *report["default"], *report["calibrated"]))
+        print(describe_report(report))
     return best_path
 
 
