@@ -107,12 +107,17 @@ def test_whole_half_inference_equals_chunk_by_chunk_forward(model: CALF, num_fra
     assert ((scores.segmentation >= 0) & (scores.segmentation <= 1)).all()
 
 
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])
 @pytest.mark.parametrize("length,batch", [(512, 1), (513, 2), (1000, 1), (5463, 2)])
-def test_fft_pyramid_equals_the_convolutions(length: int, batch: int) -> None:
+def test_fft_pyramid_equals_the_convolutions(length: int, batch: int, device: str, monkeypatch) -> None:
     """The whole-half pyramid by overlap-save FFT == the four convolutions (default 40-s field)."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # CUDA: full-precision convolutions
     torch.manual_seed(length)
-    model = CALF(ModelConfig(feature_dim=8)).eval()
-    codes = torch.relu(torch.randn(batch, 32, length + 2 * model.config.margin))
+    model = CALF(ModelConfig(feature_dim=8)).eval().to(device)
+    codes = torch.relu(torch.randn(batch, 32, length + 2 * model.config.margin, device=device))
     with torch.no_grad():
         fast = model.context(codes)
         assert model._spectra is not None  # the FFT path ran
