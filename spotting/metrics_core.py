@@ -5,8 +5,9 @@ SoccerNet team, MIT licence) writes every half into dense ``(120*60*framerate, 1
 then loops in Python over classes, games, ground truths, predictions and 200 thresholds. Here the
 same numbers come from the *set* entries of those vectors only:
 
-* ``encode`` keeps exactly the entries the dense vectors would hold (frame clipped to the vector
-  end, the last write at a (half, frame, class) wins, predictions < 0 or NaN are "no prediction").
+* ``encode`` keeps exactly the entries the dense vectors would hold (frame truncated toward zero,
+  clipped to the vector end, a negative frame counted from the end as a numpy index is, the last
+  write at a (half, frame, class) wins, predictions < 0 or NaN are "no prediction").
 * ``closest_visibility`` reproduces the official "closest action" vector with one searchsorted.
 * ``match`` reproduces the greedy matching of ``compute_class_scores`` for all tolerances at once:
   a ground truth only depends on earlier ground truths that share a candidate prediction with it,
@@ -71,10 +72,17 @@ def entry_key(events: Annotations, game: np.ndarray, framerate: float) -> tuple[
     1/2, class outside the 17) get ``key = -1``.
     """
     size = vector_size(framerate)
-    # Same float expression as the official int(framerate * (int(position) / 1000)), then clipped.
-    frame = np.minimum(np.floor(framerate * (events.position_ms / 1000)).astype(np.int64), size - 1)
+    # Same float expression as the official int(framerate * (int(position) / 1000)): int() truncates
+    # toward zero, so -500 < position < 0 ms lands on frame 0 at 2 fps. The official code then clips
+    # only at the top (min(frame, size - 1)); a negative frame is a negative numpy index and writes
+    # into the *end* of the half's vector, which is reproduced here. Below -size it raises IndexError
+    # officially; such events are skipped here (``results.parse_results`` refuses them first).
+    frame = np.minimum(np.trunc(framerate * (events.position_ms / 1000)).astype(np.int64), size - 1)
+    reachable = frame >= -size
+    frame = np.where(frame < 0, frame + size, frame)
     group = (game * 2 + events.half - 1) * NUM_CLASSES + events.class_index
-    ok = np.isin(events.half, (1, 2)) & (events.class_index >= 0) & (events.class_index < NUM_CLASSES)
+    ok = (np.isin(events.half, (1, 2)) & (events.class_index >= 0) & (events.class_index < NUM_CLASSES)
+          & reachable)
     return group, frame, np.where(ok, group * size + frame, -1)
 
 
