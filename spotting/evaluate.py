@@ -27,7 +27,7 @@ from pathlib import Path
 from spotting.cli import run_cli
 from spotting.errors import InputError
 from spotting.metrics import METRICS, SpottingMetrics, average_map, metric_deltas
-from spotting.results import RESULTS_FILE, read_results
+from spotting.results import RESULTS_FILE, read_results_file
 from spotting.soccernet import CLASSES, Annotations, find_games, read_labels
 
 Progress = Callable[[int, int], None]
@@ -42,12 +42,19 @@ class EvaluationSet:
     predictions: list[Annotations]
     missing_predictions: list[str] = field(default_factory=list)  # games evaluated with no predictions
     absent_from_split: list[str] = field(default_factory=list)  # split games not found on disk
+    warnings: list[str] = field(default_factory=list)  # one line per results file with unusual content
 
 
 def load_evaluation_set(soccernet_dir: str | Path, predictions_dir: str | Path, split: str | None = None,
                         prediction_file: str = RESULTS_FILE, missing_as_empty: bool = False,
-                        skip_unknown: bool = False, progress: Progress | None = None) -> EvaluationSet:
-    """Read the labels and predictions of every game to evaluate (see the module docstring)."""
+                        skip_unknown: bool = False, progress: Progress | None = None,
+                        framerate: float = 2.0) -> EvaluationSet:
+    """Read the labels and predictions of every game to evaluate (see the module docstring).
+
+    Results files are read as SoccerNet's evaluator reads them (:func:`spotting.results.parse_results_file`);
+    each file with something unusual in it (negative positions, confidences outside [0, 1], ...) gives
+    one line in ``warnings``.
+    """
     soccernet_dir, predictions_dir = Path(soccernet_dir), Path(predictions_dir)
     if not predictions_dir.is_dir():
         raise InputError(predictions_dir, "predictions folder not found", "check --predictions-dir")
@@ -68,17 +75,21 @@ def load_evaluation_set(soccernet_dir: str | Path, predictions_dir: str | Path, 
                          "write predictions for every evaluated game, restrict the games with --split, "
                          "or pass --missing-as-empty to count such games as having no predictions")
     unknown = "skip" if skip_unknown else "error"
-    labels, predictions = [], []
+    labels, predictions, warnings = [], [], []
     missing_set = set(missing)
     for done, game in enumerate(games, start=1):
         labels.append(read_labels(game.labels_path, unknown=unknown))
         if game.name in missing_set:
             predictions.append(Annotations.empty())
         else:
-            predictions.append(read_results(predictions_dir / game.name / prediction_file, unknown=unknown))
+            results = read_results_file(predictions_dir / game.name / prediction_file, unknown=unknown,
+                                        framerate=framerate)
+            predictions.append(results.events)
+            if results.warning:
+                warnings.append(results.warning)
         if progress is not None:
             progress(done, len(games))
-    return EvaluationSet([g.name for g in games], labels, predictions, missing, absent)
+    return EvaluationSet([g.name for g in games], labels, predictions, missing, absent, warnings)
 
 
 def evaluate_folder(soccernet_dir: str | Path, predictions_dir: str | Path, split: str | None = None,
@@ -88,7 +99,7 @@ def evaluate_folder(soccernet_dir: str | Path, predictions_dir: str | Path, spli
     """Average-mAP of a predictions folder: equal to ``SoccerNet.Evaluation.ActionSpotting.evaluate``."""
     metric_deltas(metric)  # fail on a bad metric before reading anything
     data = load_evaluation_set(soccernet_dir, predictions_dir, split, prediction_file, missing_as_empty,
-                               skip_unknown, progress)
+                               skip_unknown, progress, framerate)
     return average_map(data.labels, data.predictions, metric=metric, framerate=framerate)
 
 
@@ -129,6 +140,7 @@ def result_json(result: SpottingMetrics, data: EvaluationSet) -> dict:
         "num_games": result.num_games,
         "games_without_predictions": data.missing_predictions,
         "split_games_not_found": data.absent_from_split,
+        "warnings": data.warnings,
     }
 
 
@@ -159,8 +171,14 @@ def main(argv: list[str] | None = None) -> int:
             bar.update(done - bar.n)
 
         data = load_evaluation_set(args.soccernet_dir, args.predictions_dir, args.split, args.prediction_file,
-                                   args.missing_as_empty, args.skip_unknown, progress)
+                                   args.missing_as_empty, args.skip_unknown, progress, args.framerate)
     result = average_map(data.labels, data.predictions, metric=args.metric, framerate=args.framerate)
+    for warning in data.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if data.warnings:
+        print(f"note: {len(data.warnings)} results file(s) hold predictions that SoccerNet's evaluate() accepts "
+              "but that look unusual (see the warnings above); they are counted exactly as it counts them",
+              file=sys.stderr)
     if data.absent_from_split:
         print(f"note: {len(data.absent_from_split)} game(s) of the {args.split} split are not under "
               f"{args.soccernet_dir}; evaluated the {len(data.games)} found", file=sys.stderr)

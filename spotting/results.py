@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +17,66 @@ from spotting.soccernet import CLASS_INDEX, CLASSES, Annotations, format_game_ti
 RESULTS_FILE = "results_spotting.json"
 
 
-def parse_results(data: dict, path: str | Path = RESULTS_FILE, unknown: str = "skip") -> Annotations:
-    """Predictions of one game. Values may be strings (official files) or numbers.
+# SoccerNet's evaluator indexes a 120-minute vector per half with int(framerate * position_s): a
+# position more than 120 minutes before the half's start is an IndexError there, so it is refused
+# here too; a huge positive one is clipped to the vector's last frame, so it is stored capped (the
+# figures are the same and int64 arithmetic cannot overflow).
+EARLIEST_POSITION_MS = -120 * 60 * 1000
+LATEST_POSITION_MS = 10**12
+_GAME_TIME = re.compile(r"\s*(\d+)\s*-\s*(-?\d+):(\d+)\s*")
 
-    Unknown labels are skipped by default, as SoccerNet's evaluator does; ``unknown="error"`` rejects them.
+
+@dataclass(frozen=True)
+class ResultsFile:
+    """One results file as read: its predictions and what in it is unusual but accepted.
+
+    ``notes`` are short phrases ("3 predictions before the half's start (drawn at 0:00)"), each
+    saying what SoccerNet's ``evaluate()`` does with such predictions, which is what our figures do.
+    """
+
+    path: Path
+    events: Annotations
+    notes: tuple[str, ...] = ()
+
+    @property
+    def warning(self) -> str | None:
+        """One line naming the file and everything unusual in it; ``None`` when nothing is."""
+        return f"{self.path}: " + "; ".join(self.notes) if self.notes else None
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _game_time_disagrees(game_time: object, half: int, ms: int) -> bool:
+    match = _GAME_TIME.fullmatch(str(game_time))
+    if match is None:
+        return True
+    minutes, seconds = int(match.group(2)), int(match.group(3))
+    # Writers round or truncate the seconds: a second either way is the same moment.
+    return int(match.group(1)) != half or seconds >= 60 or abs(minutes * 60 + seconds - ms / 1000) > 1.0
+
+
+def parse_results_file(data: dict, path: str | Path = RESULTS_FILE, unknown: str = "skip",
+                       framerate: float = 2.0) -> ResultsFile:
+    """Predictions of one game, read as SoccerNet's ``evaluate()`` reads them, with notes on the unusual.
+
+    Values may be strings (official files) or numbers. Unknown labels are skipped by default, as
+    SoccerNet's evaluator does; ``unknown="error"`` rejects them. Accepted as the official
+    ``predictions2vector`` accepts them, each counted in a note: positions before the half's start
+    (kept negative: the metrics put them where the official vector does) or past 120 minutes
+    (clipped to its last frame), confidences outside [0, 1] or not finite, halves other than 1 or 2
+    (ignored) or not whole numbers (``int()``, as officially), a missing or inconsistent
+    ``gameTime`` (never read officially), and several predictions on one frame (at ``framerate``)
+    and class (the last one counts). Raises :class:`InputError` for what the official code cannot
+    read either (a missing field, a non-integer position string, a non-finite position, a position
+    more than 120 minutes before the half's start).
     """
     path = Path(path)
     if not isinstance(data, dict) or not isinstance(data.get("predictions"), list):
         raise InputError(path, "no 'predictions' list", "expected a SoccerNet results_spotting.json")
     half, pos, cls, conf = [], [], [], []
+    odd_half = fractional_half = no_game_time = bad_game_time = 0
     for i, item in enumerate(data["predictions"]):
         try:
             label = item["label"]
@@ -32,26 +85,90 @@ def parse_results(data: dict, path: str | Path = RESULTS_FILE, unknown: str = "s
                     continue
                 raise InputError(path, f"prediction {i}: unknown label {label!r}",
                                  f"use one of the 17 SoccerNet-v2 classes: {', '.join(CLASSES)}")
-            h = int(item["half"])
+            raw_half = item["half"]
+            h = int(raw_half)
             ms = int(item["position"])
             c = float(item["confidence"])
-        except (KeyError, TypeError, ValueError):
-            raise InputError(path, f"prediction {i} is malformed: {item!r:.120}",
-                             "each prediction needs label, half, position (ms) and confidence") from None
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise InputError(path, f"prediction {i} is malformed",
+                             "each prediction needs label, half, position (integer ms, finite) and "
+                             "confidence, as SoccerNet's evaluator reads them") from None
+        if ms < EARLIEST_POSITION_MS:
+            raise InputError(path, f"prediction {i}: position {ms} ms is more than 120 minutes before the half's start",
+                             "SoccerNet's evaluator fails on it too: fix or remove that prediction")
+        if isinstance(raw_half, float) and h != raw_half:
+            fractional_half += 1
         if h not in (1, 2):
-            raise InputError(path, f"prediction {i}: half {h} is not 1 or 2", "fix the 'half' field")
-        if ms < 0:
-            raise InputError(path, f"prediction {i}: negative position {ms}", "positions are ms from the half start")
+            odd_half += 1  # never written into a half's vector officially
+            continue
+        if "gameTime" not in item:
+            no_game_time += 1
+        elif ms >= 0 and _game_time_disagrees(item["gameTime"], h, ms):  # no clock shows a negative time one way
+            bad_game_time += 1
         half.append(h)
-        pos.append(ms)
+        pos.append(min(ms, LATEST_POSITION_MS))
         cls.append(CLASS_INDEX[label])
         conf.append(c)
-    return Annotations.from_lists(half, pos, cls, np.ones(len(half), bool), [""] * len(half), conf)
+    events = Annotations.from_lists(half, pos, cls, np.ones(len(half), bool), [""] * len(half), conf)
+    return ResultsFile(path, events, _notes(events, framerate, odd_half, fractional_half, no_game_time, bad_game_time))
+
+
+def _notes(events: Annotations, framerate: float, odd_half: int, fractional_half: int, no_game_time: int,
+           bad_game_time: int) -> tuple[str, ...]:
+    notes = []
+    before = int((events.position_ms < 0).sum())
+    if before:
+        notes.append(f"{_plural(before, 'prediction')} before the half's start (drawn at 0:00; SoccerNet's "
+                     "evaluate() puts those within one frame of it on frame 0 and earlier ones at the end of "
+                     "its 120-minute vector, where they can only be false alarms — so do these figures)")
+    late = int((events.position_ms >= 120 * 60 * 1000).sum())
+    if late:
+        notes.append(f"{_plural(late, 'prediction')} past 120 minutes (counted on the last frame of the "
+                     "120-minute vector, as in evaluate())")
+    confidence = events.confidence
+    finite = np.isfinite(confidence)
+    outside = int((finite & ((confidence < 0) | (confidence > 1))).sum())
+    if outside:
+        notes.append(f"{_plural(outside, 'confidence')} outside [0, 1] (below 0: never counted; above 1: "
+                     "counted at every threshold, as in evaluate())")
+    if not finite.all():
+        notes.append(f"{_plural(int((~finite).sum()), 'confidence')} not finite (NaN and -Inf never counted, "
+                     "+Inf at every threshold, as in evaluate())")
+    if odd_half:
+        notes.append(f"{_plural(odd_half, 'prediction')} with a half other than 1 or 2, ignored as evaluate() ignores them")
+    if fractional_half:
+        notes.append(f"{_plural(fractional_half, 'half')} not a whole number, read as int() reads it (1.5 → 1), "
+                     "as evaluate() does")
+    if no_game_time:
+        notes.append(f"{_plural(no_game_time, 'prediction')} without a gameTime (not needed: half and position are used)")
+    if bad_game_time:
+        notes.append(f"{_plural(bad_game_time, 'gameTime')} that disagree with half and position (half and "
+                     "position are used, as by evaluate())")
+    if len(events):
+        size = int(120 * 60 * framerate)  # where the official vector puts each one (clipped, negatives from the end)
+        frame = np.minimum(events.frames(framerate), size - 1)
+        frame = np.where(frame < 0, frame + size, frame)
+        key = (events.half * len(CLASSES) + events.class_index) * size + frame
+        duplicates = len(key) - len(np.unique(key))
+        if duplicates:
+            notes.append(f"{_plural(duplicates, 'prediction')} on the same frame and class as a later one "
+                         "(only the last one counts, as in evaluate())")
+    return tuple(notes)
+
+
+def parse_results(data: dict, path: str | Path = RESULTS_FILE, unknown: str = "skip") -> Annotations:
+    """Predictions of one game (see :func:`parse_results_file`, which also says what was unusual)."""
+    return parse_results_file(data, path, unknown=unknown).events
+
+
+def read_results_file(path: str | Path, unknown: str = "skip", framerate: float = 2.0) -> ResultsFile:
+    """Read a ``results_spotting.json`` file with its notes (see :func:`parse_results_file`)."""
+    return parse_results_file(read_json(path), path, unknown=unknown, framerate=framerate)
 
 
 def read_results(path: str | Path, unknown: str = "skip") -> Annotations:
-    """Read a ``results_spotting.json`` file."""
-    return parse_results(read_json(path), path, unknown=unknown)
+    """Read a ``results_spotting.json`` file's predictions."""
+    return read_results_file(path, unknown=unknown).events
 
 
 def results_dict(events: Annotations, url_local: str = "") -> dict:

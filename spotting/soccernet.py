@@ -46,8 +46,9 @@ class Annotations:
         return self.select(self.half == half)
 
     def frames(self, framerate: float) -> np.ndarray:
-        """Frame index of each event, computed exactly as SoccerNet's evaluator does."""
-        return np.floor(framerate * (self.position_ms / 1000)).astype(np.int64)
+        """Frame index of each event, computed exactly as SoccerNet's evaluator does: ``int()`` of
+        ``framerate * position_s``, truncated toward zero (a position of -400 ms is frame 0)."""
+        return np.trunc(framerate * (self.position_ms / 1000)).astype(np.int64)
 
     @staticmethod
     def empty() -> Annotations:
@@ -115,9 +116,11 @@ def parse_labels(data: dict, path: str | Path = LABELS_FILE, unknown: str = "err
             else:  # second precision only, as in SoccerNet-v1 files
                 minutes, seconds = str(item["gameTime"]).split(" - ")[1].split(":")
                 ms = (int(minutes) * 60 + int(seconds)) * 1000
-        except (TypeError, ValueError, IndexError):
-            raise InputError(path, f"annotation {i}: bad position {item.get('position')!r}",
-                             "position must be milliseconds as an integer string") from None
+        except (TypeError, ValueError, IndexError, OverflowError):
+            raise InputError(path, f"annotation {i}: bad position {str(item.get('position'))[:40]!r}",
+                             "position must be finite milliseconds as an integer string") from None
+        if ms > 10**12:  # far past any half (int64 arithmetic stays safe); officially clipped to the last frame
+            ms = 10**12
         if ms < 0:
             raise InputError(path, f"annotation {i}: negative position {ms}", "positions are ms from the half start")
         half.append(h)
@@ -141,6 +144,8 @@ def read_json(path: str | Path) -> dict:
                          "re-export or re-download the file") from None
     except UnicodeDecodeError:
         raise InputError(path, "not a UTF-8 text file", "expected a JSON file") from None
+    except RecursionError:  # json recurses once per nesting level: a few KB of "[[[[" exhaust the stack
+        raise InputError(path, "JSON nested too deeply to be a SoccerNet file", "check the file") from None
 
 
 def read_labels(path: str | Path, unknown: str = "error") -> Annotations:
@@ -262,3 +267,4 @@ def find_games(root: str | Path, split: str | None = None, features: str = DEFAU
         if ok:
             games.append(game)
     return games
+

@@ -283,8 +283,14 @@ def test_real_test_game_with_netvlad_predictions(monkeypatch):
     app.query_params.update(src="soccernet", split="test", game=REAL_GAME, half="2", thr="0.5")
     run_clean(app)
     table = event_rows(app)
-    assert set(table["source"]) == {"netvlad_v2"} and len(table) > 50
+    # Both real models of ../shared/data: fusion_2021's file holds a prediction at -1000 ms in this half,
+    # which SoccerNet's evaluator accepts; it is listed at its real time and the file is named in a warning.
+    assert set(table["source"]) == {"netvlad_v2", "fusion_2021"} and len(table) > 100
     assert "✓ matched" in set(table["status"])
+    early = table[table["time"].str.startswith("-")]
+    assert list(early["source"]) == ["fusion_2021"] and list(early["time"]) == ["-00:01"]
+    warnings = [w.value for w in app.warning if "before the half's start" in w.value]
+    assert len(warnings) == 1 and "fusion_2021" in warnings[0] and "1 prediction before" in warnings[0]
     summary = next(c.value for c in app.main.caption if "ground-truth events" in c.value)
     assert "half 2 · 46:47 long" in summary  # the half length comes from games.json (2807.04 s)
 

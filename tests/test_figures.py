@@ -191,3 +191,19 @@ def test_class_thresholds_round_trip_through_the_url():
     assert decode_class_thresholds(text) == overrides
     assert decode_class_thresholds("Goal:abc,Nope:0.2,Foul:7") == {FOUL: 1.0}
     assert CLASSES[GOAL] in text
+
+
+def test_predictions_outside_the_half_are_drawn_at_its_edges_as_clipped():
+    """Real files hold predictions before the half's start (fusion_2021: 66) and after its end: they are drawn
+    at 0:00 / at the end with open triangles pointing out of the half, their hover giving the real time."""
+    events = Annotations.from_lists([1, 1, 1], [-1000, 5000, 3_000_000], [0, 1, 2], [True] * 3, [""] * 3, [0.5, 0.6, 0.7])
+    figure = timeline_figure(half=1, half_duration_s=2700.0, classes=list(range(17)),
+                             lanes=[Lane("m", events, np.array([False, True, False]))])
+    clipped = [t for t in figure["data"] if "outside the half" in t["name"]]
+    assert len(clipped) == 1
+    trace = clipped[0]
+    assert trace["x"] == [0.0, 2700.0]
+    assert list(trace["marker"]["symbol"]) == ["triangle-left-open", "triangle-right-open"]
+    assert [row[1] for row in trace["customdata"]] == ["-00:01", "50:00"]
+    inside = [x for t in figure["data"] if "outside" not in t["name"] for x in t["x"]]
+    assert inside == [5.0]

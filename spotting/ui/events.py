@@ -10,7 +10,7 @@ import pandas as pd
 
 from spotting.metrics import match_events
 from spotting.soccernet import CLASS_INDEX, CLASSES, NUM_CLASSES, Annotations
-from spotting.ui.figures import clock
+from spotting.ui.figures import signed_clock
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def events_table(sources: Sequence[SourceEvents], labels: Annotations | None, ha
 def _frame(events: Annotations, source: str, status: np.ndarray) -> pd.DataFrame:
     seconds = events.position_ms / 1000.0
     return pd.DataFrame({
-        "time": clock(seconds) if len(events) else np.zeros(0, dtype=str),
+        "time": signed_clock(seconds),
         "seconds": seconds,
         "class": np.asarray(CLASSES, dtype=object)[events.class_index],
         "source": np.full(len(events), source, dtype=object),
@@ -90,7 +90,7 @@ def events_csv(sources: Sequence[SourceEvents]) -> bytes:
         rows.append(pd.DataFrame({
             "source": source.name,
             "half": events.half,
-            "time": clock(events.position_ms / 1000.0) if len(events) else np.zeros(0, dtype=str),
+            "time": signed_clock(events.position_ms / 1000.0),
             "position_ms": events.position_ms,
             "class": np.asarray(CLASSES, dtype=object)[events.class_index],
             "confidence": events.confidence,

@@ -55,6 +55,13 @@ def clock(seconds: float | np.ndarray) -> str | np.ndarray:
     return np.array([f"{w // 60:02d}:{w % 60:02d}" for w in whole.tolist()], dtype=object)
 
 
+def signed_clock(seconds: np.ndarray) -> np.ndarray:
+    """``"MM:SS"``, or ``"-MM:SS"`` before the half's start (real files hold such predictions); ``(N,)`` → ``(N,)``."""
+    seconds = np.asarray(seconds, dtype=np.float64)
+    text = clock(np.abs(seconds)) if seconds.size else np.zeros(0, dtype=object)
+    return np.where(seconds <= -1, "-" + text.astype(str), text).astype(object)
+
+
 def decimate_curve(times_s: np.ndarray, values: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """Min/max envelope of a curve ``(T,)`` in at most ``max_points`` points, so peaks survive.
 
@@ -98,7 +105,7 @@ def _lane_offsets(num_sources: int) -> tuple[float, list[float]]:
 
 def _hover_data(events: Annotations, source: str, status: np.ndarray) -> list:
     names = np.asarray(CLASSES, dtype=object)[events.class_index]
-    times = clock(events.position_ms / 1000.0)
+    times = signed_clock(events.position_ms / 1000.0)
     return np.stack([names, times, np.round(events.confidence, 3).astype(object),
                      np.full(len(events), source, dtype=object), np.asarray(status, dtype=object)], axis=1).tolist()
 
@@ -114,6 +121,20 @@ def _markers(name: str, x: np.ndarray, y: np.ndarray, marker: dict, customdata: 
     return {"type": "scatter", "mode": "markers", "name": name, "legendgroup": group, "x": x.tolist(),
             "y": y.tolist(), "marker": marker, "customdata": customdata, "hovertemplate": _HOVER,
             "xaxis": "x", "yaxis": "y"}
+
+
+def _clipped_markers(part: Annotations, name: str, color: str, status: str, half_duration_s: float,
+                     lane_y: np.ndarray, group: str) -> dict:
+    """Predictions outside the half (real files hold some before its start), drawn at its nearest edge as open
+    triangles pointing out of it, so they stay visible and read as moved there."""
+    seconds = part.position_ms / 1000.0
+    before = seconds < 0
+    where = np.where(before, "before the half's start, drawn at 00:00", "after the half's end, drawn at its end")
+    marker = {"symbol": np.where(before, "triangle-left-open", "triangle-right-open").tolist(), "color": color,
+              "size": 11, "line": {"width": 1.5, "color": color}}
+    hover = _hover_data(part, group, np.char.add(f"{status} — ", where.astype(str)))
+    return _markers(f"{name} (outside the half)", np.clip(seconds, 0.0, half_duration_s),
+                    lane_y[part.class_index], marker, hover, group)
 
 
 def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int],
@@ -160,14 +181,19 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
                   if lane.matched is None else
                   [(" — correct", np.asarray(lane.matched, bool), TP_COLOR, "matched ground truth (TP)"),
                    (" — false alarm", ~np.asarray(lane.matched, bool), FP_COLOR, "no ground truth near (FP)")])
+        seconds = events.position_ms / 1000.0
+        outside = (seconds < 0) | (seconds > half_duration_s)
         for suffix, group_mask, color, status in groups:
-            part = events.select(mask & group_mask)
+            part = events.select(mask & group_mask & ~outside)
             confidence = np.clip(part.confidence, 0.0, 1.0)
             marker = {"symbol": symbol, "color": color, "size": (6 + 10 * confidence).tolist(),
                       "opacity": (0.35 + 0.65 * confidence).tolist(), "line": {"width": 0}}
             data.append(_markers(f"{lane.name}{suffix}", part.position_ms / 1000.0,
                                  -lane_of[part.class_index] + source_offsets[index], marker,
                                  _hover_data(part, lane.name, np.full(len(part), status)), lane.name))
+            if (mask & group_mask & outside).any():
+                data.append(_clipped_markers(events.select(mask & group_mask & outside), lane.name + suffix, color,
+                                             status, half_duration_s, -lane_of + source_offsets[index], lane.name))
 
     rows = 1 + len(curves)
     timeline_px = max(120, len(classes) * (14 + 9 * (len(lanes) + 1)))

@@ -254,6 +254,8 @@ def main() -> None:
     candidates.extend(choices.results)
     for problem in choices.errors:
         st.error(str(problem), icon=":material/error:")
+    for note in choices.notes:  # accepted as SoccerNet's evaluator accepts it, but the user should know
+        st.warning(note, icon=":material/warning:")
 
     shown = [threshold_and_match(name, events, data.labels, threshold, class_thresholds, tolerance)
              for name, events in candidates]

@@ -28,7 +28,7 @@ class PredictionChoices:
     model: ModelChoice | None = None
     results: list[tuple[str, Annotations]] = field(default_factory=list)  # (lane name, events)
     errors: list[InputError] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # one warning per results file with unusual content
 
 
 def _flags(game: Game, saved: int) -> str:
@@ -179,9 +179,13 @@ def predictions_ui(data: sources.GameData, demo: sources.DemoAssets) -> Predicti
 
 def _load(choices: PredictionChoices, name: str, loader) -> None:
     try:
-        choices.results.append((name, loader()))
+        results = loader()
     except InputError as error:
         choices.errors.append(error)
+        return
+    choices.results.append((name, results.events))
+    if results.warning:
+        choices.notes.append(results.warning)
 
 
 def _model_ui(demo: sources.DemoAssets, choices: PredictionChoices) -> ModelChoice | None:

@@ -22,7 +22,7 @@ import streamlit as st
 from spotting import demo
 from spotting.demo import DEMO_FEATURES
 from spotting.errors import InputError
-from spotting.results import RESULTS_FILE, parse_results, read_results
+from spotting.results import RESULTS_FILE, ResultsFile, parse_results_file, read_results_file
 from spotting.soccernet import HALVES, LABELS_FILE, Annotations, Game, find_games, parse_labels
 
 FRAMERATE = 2.0
@@ -160,13 +160,14 @@ def soccernet_game(game: Game) -> GameData:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def load_results_file(path: str, mtime: float) -> Annotations:
-    return read_results(path)
+def load_results_file(path: str, mtime: float) -> ResultsFile:
+    """A results file's predictions and its notes (negative positions, odd confidences, ...)."""
+    return read_results_file(path)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def load_results_upload(name: str, data: bytes) -> Annotations:
-    return parse_results(_json_bytes(name, data), name)
+def load_results_upload(name: str, data: bytes) -> ResultsFile:
+    return parse_results_file(_json_bytes(name, data), name)
 
 
 def _json_bytes(name: str, data: bytes) -> dict:
