@@ -6,6 +6,8 @@ import contextlib
 import io
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ from spotting.metrics import average_map, game_figures
 from spotting.metrics_core import THRESHOLDS, eleven_point_ap
 from spotting.soccernet import CLASS_INDEX, NUM_CLASSES, Annotations, read_labels
 
+ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("netvlad_v2", "fusion_2021")
 # Three real test games: one lacking 4 of the 17 classes, one whose fusion_2021 file has 4 predictions
 # before the half's start, and the first game of the split.
@@ -294,3 +297,29 @@ def test_model_names_suffix_repeated_folder_names(tmp_path):
     assert model_names([tmp_path / "a" / "model", tmp_path / "b" / "model", tmp_path / "other",
                         tmp_path / "c" / "model"]) == ["model", "model-2", "other", "model-3"]
 
+
+# ---------------------------------------------------------------- both real models through the CLI
+
+@pytest.mark.slow
+def test_real_models_side_by_side_through_the_cli_equal_official(shared_data, real):
+    games, labels, models = real
+    for metric in ("loose", "tight"):
+        run = subprocess.run([sys.executable, "-m", "spotting.evaluate", "--soccernet-dir",
+                              str(shared_data / "soccernet"), "--split", "test", "--metric", metric, "--json",
+                              "--per-game"] + [arg for m in MODELS for arg in
+                                               ("--predictions-dir", str(shared_data / "predictions" / m))],
+                             capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert run.returncode == 0, run.stderr
+        result = json.loads(run.stdout)
+        assert list(result["models"]) == list(MODELS) and result["num_games"] == 100
+        for model in MODELS:
+            with contextlib.redirect_stderr(io.StringIO()):
+                official = official_evaluate(str(shared_data / "soccernet"), str(shared_data / "predictions" / model),
+                                             split="test", version=2, metric=metric)
+            for key, value in official.items():
+                np.testing.assert_allclose(result["models"][model][key], np.asarray(value, dtype=float), rtol=0,
+                                           atol=1e-9, err_msg=f"{model} {metric} {key}")
+            per_game = per_game_average_map(labels, models[model].predictions, metric)
+            assert [result["per_game"][g][model] for g in games] == per_game.a_mAP.tolist()
+        expected = {"loose": (0.3140, 0.3841), "tight": (0.0412, 0.0983)}[metric]
+        assert [round(result["models"][m]["a_mAP"], 4) for m in MODELS] == list(expected)
