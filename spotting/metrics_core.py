@@ -9,10 +9,10 @@ same numbers come from the *set* entries of those vectors only:
   clipped to the vector end, a negative frame counted from the end as a numpy index is, the last
   write at a (half, frame, class) wins, predictions < 0 or NaN are "no prediction").
 * ``closest_visibility`` reproduces the official "closest action" vector with one searchsorted.
-* ``match`` reproduces the greedy matching of ``compute_class_scores`` for all tolerances at once:
-  a ground truth only depends on earlier ground truths that share a candidate prediction with it,
-  and such chains are contiguous runs of ground truths, so the greedy loop is replayed in a few
-  vectorised steps (step *r* handles the *r*-th ground truth of every chain).
+* ``match`` reproduces the greedy matching of ``compute_class_scores`` for all tolerances at once,
+  in work proportional to the candidate pairs of the widest one: a ground truth whose window shares
+  no prediction with the previous one's takes the best of its window; the others (contiguous
+  *chains*) are replayed in a few vectorised steps (step *r* serves the *r*-th of every chain).
 * ``pr_counts`` gives the TP / detection counts at the 200 thresholds via sorting + cumsum.
 
 Arithmetic that produces floats is ordered as in the official code so results are bit-equal.
@@ -134,61 +134,150 @@ def match(labels: SparseEvents, predictions: SparseEvents, delta_frames: np.ndar
     ``delta_frames`` ``(D,)`` are the official ``deltas * framerate``; a prediction is a candidate of
     a ground truth when ``|frame difference| <= delta / 2``. Ground truths are served in frame order,
     each taking the highest-scoring candidate not yet taken (ties: the earliest frame).
+
+    Each candidate pair of the widest tolerance gets the narrowest tolerance admitting it (its
+    *level*); tolerances are visited narrowest first, each adding its pairs to every ground truth's
+    running best. A chain *head* (window sharing nothing with the previous one's) takes exactly that;
+    the others are replayed along their chains (:func:`_replay_chains`).
     """
     delta_frames = np.asarray(delta_frames, dtype=np.float64).reshape(-1)
     num_deltas, num_gt, num_pred = len(delta_frames), len(labels), len(predictions)
     taken_by = np.full((num_deltas, num_gt), -1, dtype=np.int64)
-    if num_gt == 0 or num_pred == 0:
-        return taken_by
-    # |p - g| <= delta/2 on integers is |p - g| <= floor(delta/2).
+    # |p - g| <= delta/2 on integers is |p - g| <= floor(delta/2); tolerances are visited by reach.
     reach = np.floor(delta_frames / 2).astype(np.int64)  # (D,)
-    spacing = vector_size(framerate) + 2 * int(reach.max()) + 1  # keeps windows inside their group
-    pred_key = predictions.group * spacing + predictions.frame
-    gt_key = labels.group * spacing + labels.frame
-    lo = np.searchsorted(pred_key, gt_key[None, :] - reach[:, None], side="left")  # (D, M)
-    hi = np.searchsorted(pred_key, gt_key[None, :] + reach[:, None], side="right")  # (D, M)
-
-    # Chains: consecutive ground truths of a group whose windows share a prediction.
-    linked = np.zeros((num_deltas, num_gt), dtype=bool)  # linked[d, k]: k shares with k - 1
-    linked[:, 1:] = (labels.group[1:] == labels.group[:-1])[None, :] & (lo[:, 1:] < hi[:, :-1])
-    flat = np.arange(num_deltas * num_gt)
-    chain_start = np.maximum.accumulate(np.where(linked.ravel(), 0, flat))
-    step = flat - chain_start  # (D*M,) position of each ground truth in its chain
-
-    count = (hi - lo).ravel()
-    has_candidates = count > 0
-    gt_flat = flat[has_candidates]
-    count = count[has_candidates]
+    if num_gt == 0 or num_pred == 0 or num_deltas == 0 or reach.max() < 0:
+        return taken_by
+    by_reach = np.argsort(reach, kind="stable")
+    sorted_reach = reach[by_reach]
+    widest = int(sorted_reach[-1])
+    spacing = vector_size(framerate) + 2 * widest + 1  # groups lie further apart than any window
+    pred_key = predictions.group * spacing + predictions.frame  # (P,) sorted
+    gt_key = labels.group * spacing + labels.frame  # (M,) sorted
+    lo = np.searchsorted(pred_key, gt_key - widest, side="left")  # (M,)
+    count = np.searchsorted(pred_key, gt_key + widest, side="right") - lo
     total = int(count.sum())
     if total == 0:
         return taken_by
-    pair_gt = np.repeat(gt_flat, count)  # candidate pairs, grouped by ground truth, in frame order
-    run_start = np.cumsum(count) - count
-    pair_pred = np.repeat(lo.ravel()[gt_flat] - run_start, count) + np.arange(total)
-    pair_step = step[pair_gt]
-    order = np.argsort(pair_step, kind="stable")
-    pair_gt, pair_pred, pair_step = pair_gt[order], pair_pred[order], pair_step[order]
-    step_bounds = np.searchsorted(pair_step, np.arange(int(pair_step[-1]) + 2))
+    pair_gt = np.repeat(np.arange(num_gt), count)  # (T,) candidate pairs, by ground truth then frame
+    pair_pred = np.arange(total) + np.repeat(lo - (np.cumsum(count) - count), count)
+    distance = np.abs(pred_key[pair_pred] - gt_key[pair_gt])  # <= widest
+    if widest <= 1 << 16:  # a lookup table beats a binary search per pair
+        level = np.searchsorted(sorted_reach, np.arange(widest + 1), side="left")[distance]
+    else:
+        level = np.searchsorted(sorted_reach, distance, side="left")
+    # Buckets = (level, ground truth); a stable sort by level keeps each level's pairs by ground truth
+    # then frame (int16 keys: numpy radix-sorts them).
+    by_level = np.argsort(level.astype(np.int16 if num_deltas < 2**15 else np.int64), kind="stable")
+    level, pair_gt, pair_pred = level[by_level], pair_gt[by_level], pair_pred[by_level]
+    pair_score = predictions.value[pair_pred]
+    new_bucket = np.ones(total, dtype=bool)
+    new_bucket[1:] = (pair_gt[1:] != pair_gt[:-1]) | (level[1:] != level[:-1])
+    starts = np.flatnonzero(new_bucket)
+    top = np.maximum.reduceat(pair_score, starts)  # best score of each bucket
+    tied = pair_score == top[np.cumsum(new_bucket) - 1]
+    earliest = np.minimum.reduceat(np.where(tied, pair_pred, num_pred), starts)  # its earliest prediction
+    first = np.minimum.reduceat(pair_pred, starts)
+    last = np.maximum.reduceat(pair_pred, starts)
+    bucket_gt = pair_gt[starts]
+    level_bounds = np.searchsorted(level[starts], np.arange(num_deltas + 1))
 
-    taken = np.zeros(num_deltas * num_pred, dtype=bool)  # per (delta, prediction)
-    taken_flat = taken_by.ravel()
-    pair_delta_pred = (pair_gt // num_gt) * num_pred + pair_pred
-    score = predictions.value
-    for begin, end in zip(step_bounds[:-1], step_bounds[1:]):
-        gts, slot = pair_gt[begin:end], pair_delta_pred[begin:end]
-        free_score = np.where(taken[slot], -np.inf, score[pair_pred[begin:end]])
-        run_first = np.flatnonzero(np.r_[True, gts[1:] != gts[:-1]])
-        run_id = np.cumsum(np.r_[False, gts[1:] != gts[:-1]])
-        best = np.maximum.reduceat(free_score, run_first)[run_id]
-        winner = (free_score == best) & ~taken[slot]
-        winner_idx = np.flatnonzero(winner)
-        winner_run = run_id[winner_idx]
-        first_of_run = np.ones(len(winner_idx), dtype=bool)
-        first_of_run[1:] = winner_run[1:] != winner_run[:-1]
-        first = winner_idx[first_of_run]
-        taken[slot[first]] = True
-        taken_flat[gts[first]] = pair_pred[begin:end][first]
+    # Ground truths linked to their predecessor at some tolerance, whose windows the replay needs.
+    link_level = _link_levels(pred_key, gt_key, sorted_reach)  # (M,), D: never linked
+    linkable = np.flatnonzero(link_level < num_deltas)  # (K,)
+    window_first, window_last = (np.empty((num_deltas, len(linkable)), dtype=np.int64) for _ in range(2))
+
+    # Running best (highest score, then earliest) and window of every ground truth, tolerance by tolerance.
+    best_score, choice = np.full(num_gt, -np.inf), np.full(num_gt, -1, dtype=np.int64)
+    lowest, highest = np.full(num_gt, num_pred, dtype=np.int64), np.full(num_gt, -1, dtype=np.int64)
+    result = taken_by if np.array_equal(by_reach, np.arange(num_deltas)) else np.empty_like(taken_by)
+    for s in range(num_deltas):
+        b = slice(level_bounds[s], level_bounds[s + 1])
+        gts, score, index = bucket_gt[b], top[b], earliest[b]
+        old = best_score[gts]
+        better = (score > old) | ((score == old) & (index < choice[gts]))
+        best_score[gts[better]] = score[better]
+        choice[gts[better]] = index[better]
+        lowest[gts] = np.minimum(lowest[gts], first[b])
+        highest[gts] = np.maximum(highest[gts], last[b])
+        result[s] = choice
+        window_first[s] = lowest[linkable]
+        window_last[s] = highest[linkable]
+
+    if len(linkable):
+        _replay_chains(linkable, link_level[linkable], window_first, window_last, predictions.value, result)
+    if result is not taken_by:
+        taken_by[by_reach] = result
     return taken_by
+
+
+def _link_levels(pred_key: np.ndarray, gt_key: np.ndarray, sorted_reach: np.ndarray) -> np.ndarray:
+    """``(M,)`` narrowest tolerance (index into ``sorted_reach``) at which ground truth k shares a
+    candidate with k - 1; ``len(sorted_reach)`` when it never does (k = 0, other group, too far).
+
+    They share p at reach r when ``max(|p - g[k-1]|, |p - g[k]|) <= r``; that maximum is smallest for
+    a neighbour of their midpoint. Keys of different groups lie further apart than any reach.
+    """
+    num_pred = len(pred_key)
+    link_level = np.full(len(gt_key), len(sorted_reach))
+    if len(gt_key) < 2:
+        return link_level
+    right = np.searchsorted(pred_key, (gt_key[:-1] + gt_key[1:]) // 2, side="right")
+    cost = np.full(len(gt_key) - 1, np.iinfo(np.int64).max)
+    for neighbour in (right - 1, right):  # pred_key[right - 1] <= midpoint < pred_key[right]
+        p = pred_key[np.clip(neighbour, 0, num_pred - 1)]
+        shared = np.maximum(np.abs(p - gt_key[:-1]), np.abs(p - gt_key[1:]))
+        cost = np.where((neighbour >= 0) & (neighbour < num_pred), np.minimum(cost, shared), cost)
+    link_level[1:] = np.searchsorted(sorted_reach, cost, side="left")
+    return link_level
+
+
+def _replay_chains(linkable: np.ndarray, link_level: np.ndarray, window_first: np.ndarray, window_last: np.ndarray,
+                   score: np.ndarray, result: np.ndarray) -> None:
+    """Correct ``result`` ``(D, M)`` for ground truths sharing a candidate with their predecessor:
+    they take the best of what their chain left.
+
+    ``linkable`` ``(K,)`` ground truths are linked at rows ``>= link_level`` ``(K,)``;
+    ``window_first/last`` ``(D, K)`` bound their windows. Step *r* serves the *r*-th follower of
+    every chain (head: right in ``result`` already) of every row at once: those are independent.
+    """
+    num_deltas, num_gt = result.shape
+    num_pred = len(score)
+    linked = np.arange(num_deltas)[:, None] >= link_level[None, :]  # (D, K)
+    # Step along the chain: k continues a chain of followers when k - 1 is a linked follower too.
+    after_linked = np.zeros_like(linked)
+    after_linked[:, 1:] = linked[:, :-1] & (linkable[1:] == linkable[:-1] + 1)[None, :]
+    flat = np.arange(linked.size)
+    step = flat - np.maximum.accumulate(np.where(after_linked.ravel(), 0, flat)) + 1
+    entry = np.flatnonzero(linked.ravel())  # linked (row, ground truth) cells of the (D, K) grid
+    entry = entry[np.argsort(step[entry].astype(np.int16 if len(linkable) < 2**15 else np.int64), kind="stable")]
+    entry_step = step[entry]
+    row, gt = entry // len(linkable), linkable[entry % len(linkable)]
+    lo = window_first.ravel()[entry]
+    count = window_last.ravel()[entry] + 1 - lo  # >= 1: shares one with its predecessor
+
+    taken = np.zeros(num_deltas * num_pred, dtype=bool)  # per (row, prediction): what was taken so far
+    heads = entry_step == 1
+    head_choice = result[row[heads], gt[heads] - 1]
+    taken[(row[heads] * num_pred + head_choice)[head_choice >= 0]] = True
+    pair_start = np.cumsum(count) - count
+    pair_entry = np.repeat(np.arange(len(entry)), count)
+    pair_pred = np.arange(int(count.sum())) + np.repeat(lo - pair_start, count)
+    pair_slot = row[pair_entry] * num_pred + pair_pred
+    pair_score = score[pair_pred]
+    step_bounds = np.searchsorted(entry_step, np.arange(1, int(entry_step[-1]) + 2))
+    cell = row * num_gt + gt
+    result_flat = result.ravel()
+    for begin, stop in zip(step_bounds[:-1], step_bounds[1:]):
+        pairs = slice(pair_start[begin], pair_start[stop - 1] + count[stop - 1])
+        starts = pair_start[begin:stop] - pair_start[begin]
+        free = ~taken[pair_slot[pairs]]
+        free_score = np.where(free, pair_score[pairs], -np.inf)
+        top = np.maximum.reduceat(free_score, starts)[pair_entry[pairs] - begin]
+        pred = pair_pred[pairs]
+        chosen = np.minimum.reduceat(np.where(free & (free_score == top), pred, num_pred), starts)
+        found = chosen < num_pred
+        taken[row[begin:stop][found] * num_pred + chosen[found]] = True
+        result_flat[cell[begin:stop]] = np.where(found, chosen, -1)
 
 
 def true_positive_flags(taken_by: np.ndarray, num_predictions: int) -> np.ndarray:
