@@ -33,7 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from spotting.metrics_core import (THRESHOLDS, SparseEvents, closest_visibility, concatenate_games, eleven_point_ap,
-                                   encode, entry_key, match, pr_counts, precision_recall, trapezoid_average, true_positive_flags)
+                                   encode, entry_key, match, matched_pr_counts, pr_counts, precision_recall,
+                                   trapezoid_average, true_positive_flags)
 from spotting.soccernet import NUM_CLASSES, Annotations
 
 METRIC_DELTAS_S: dict[str, np.ndarray] = {
@@ -95,12 +96,17 @@ class _Evaluated:
     true_positive: np.ndarray  # (D, P) bool
 
 
-def _evaluate(labels: Sequence[Annotations], predictions: Sequence[Annotations], delta_frames: np.ndarray,
-              framerate: float) -> _Evaluated:
+def _encode_games(labels: Sequence[Annotations], predictions: Sequence[Annotations],
+                  framerate: float) -> tuple[SparseEvents, SparseEvents]:
     if len(labels) != len(predictions):
         raise ValueError(f"{len(labels)} label lists but {len(predictions)} prediction lists: pass one of each per game")
-    gt = encode(*concatenate_games(labels), framerate=framerate, is_labels=True)
-    pred = encode(*concatenate_games(predictions), framerate=framerate, is_labels=False)
+    return (encode(*concatenate_games(labels), framerate=framerate, is_labels=True),
+            encode(*concatenate_games(predictions), framerate=framerate, is_labels=False))
+
+
+def _evaluate(labels: Sequence[Annotations], predictions: Sequence[Annotations], delta_frames: np.ndarray,
+              framerate: float) -> _Evaluated:
+    gt, pred = _encode_games(labels, predictions, framerate)
     taken_by = match(gt, pred, delta_frames, framerate)
     return _Evaluated(gt, pred, closest_visibility(gt, pred, framerate), taken_by,
                       true_positive_flags(taken_by, len(pred)))
@@ -119,38 +125,36 @@ def average_map(labels: Sequence[Annotations], predictions: Sequence[Annotations
     (see the module docstring for the official details reproduced).
     """
     deltas = metric_deltas(metric)
-    ev = _evaluate(labels, predictions, deltas * framerate, framerate)
-    visible_gt = _class_counts(ev.labels, ev.labels.value > 0)
-    unshown_gt = _class_counts(ev.labels, ev.labels.value < 0)
-    visible_pred = ev.closest > 0.5
-    unshown_pred = ev.closest < -0.5
     num_deltas = len(deltas)
-    flags = np.concatenate([ev.true_positive, ev.true_positive & visible_pred, ev.true_positive & unshown_pred,
-                            visible_pred[None], unshown_pred[None]])
-    tp, detections = pr_counts(ev.predictions.class_index, ev.predictions.value, flags)
-    tp_all, tp_visible, tp_unshown = tp[:num_deltas], tp[num_deltas:2 * num_deltas], tp[2 * num_deltas:3 * num_deltas]
-    detections_visible, detections_unshown = tp[-2], tp[-1]
-
-    ap = eleven_point_ap(*precision_recall(tp_all, detections, visible_gt + unshown_gt))  # (D, 17)
-    ap_visible = eleven_point_ap(*precision_recall(tp_visible, detections_visible, visible_gt))
-    ap_unshown = eleven_point_ap(*precision_recall(tp_unshown, detections_unshown, unshown_gt))
-    # np.mean of each (17,) row, exactly the official call (pairwise summation order).
-    m_all = np.array([np.mean(row) for row in ap])
-    m_visible = np.array([np.mean(row) for row in ap_visible])
-    m_unshown = np.array([np.mean(row) for row in ap_unshown])
-    a_unshown = trapezoid_average(m_unshown)
-    if num_deltas > 1:
-        a_unshown = a_unshown * 17 / 13
+    gt, pred = _encode_games(labels, predictions, framerate)
+    taken_by = match(gt, pred, deltas * framerate, framerate)
+    # A prediction's closest action is visible (+1) or not (-1, also "no action"): the official
+    # visible (> 0.5) and unshown (< -0.5) sets split the predictions in two, so "all" is their sum.
+    visible_pred = (closest_visibility(gt, pred, framerate) > 0.5).astype(np.int64)
+    tp, detections = matched_pr_counts(pred.class_index, pred.value, taken_by, visible_pred, 2)  # (D, 2, 200, 17)
+    tp = np.stack([tp[:, 0] + tp[:, 1], tp[:, 1], tp[:, 0]])  # (3, D, 200, 17): all, visible, unshown
+    detections = np.stack([detections[0] + detections[1], detections[1], detections[0]])[:, None]
+    visible_gt = _class_counts(gt, gt.value > 0)
+    unshown_gt = _class_counts(gt, gt.value < 0)
+    num_gt = np.stack([visible_gt + unshown_gt, visible_gt, unshown_gt])[:, None, None]  # (3, 1, 1, 17)
+    ap = eleven_point_ap(*precision_recall(tp, detections, num_gt))  # (3, D, 17)
+    # np.mean along the contiguous last axis sums each (17,) row pairwise, exactly as the official
+    # np.mean of one row does (checked bit-equal).
+    m = np.mean(ap, axis=-1)  # (3, D)
+    # One trapezoid pass over every curve at once: columns are independent, the order per column official.
+    curves = np.concatenate([m.T, ap.transpose(1, 0, 2).reshape(num_deltas, -1)], axis=1)  # (D, 3 + 3*17)
+    average = np.asarray(trapezoid_average(curves))
+    a_m, a_ap = average[:3], average[3:].reshape(3, NUM_CLASSES)
+    a_unshown = a_m[2] * 17 / 13 if num_deltas > 1 else a_m[2]
     return SpottingMetrics(
         metric=metric, deltas_s=np.asarray(deltas, dtype=np.float64),
-        a_mAP=float(trapezoid_average(m_all)), a_mAP_per_class=np.asarray(trapezoid_average(ap)),
-        a_mAP_visible=float(trapezoid_average(m_visible)),
-        a_mAP_per_class_visible=np.asarray(trapezoid_average(ap_visible)),
-        a_mAP_unshown=float(a_unshown), a_mAP_per_class_unshown=np.asarray(trapezoid_average(ap_unshown)),
-        mAP_per_delta=m_all, mAP_visible_per_delta=m_visible, mAP_unshown_per_delta=m_unshown,
-        mAP_per_class_per_delta=ap, num_games=len(labels),
+        a_mAP=float(a_m[0]), a_mAP_per_class=a_ap[0],
+        a_mAP_visible=float(a_m[1]), a_mAP_per_class_visible=a_ap[1],
+        a_mAP_unshown=float(a_unshown), a_mAP_per_class_unshown=a_ap[2],
+        mAP_per_delta=m[0], mAP_visible_per_delta=m[1], mAP_unshown_per_delta=m[2],
+        mAP_per_class_per_delta=ap[0], num_games=len(labels),
         num_labels_visible=visible_gt, num_labels_unshown=unshown_gt,
-        num_predictions=_class_counts(ev.predictions),
+        num_predictions=_class_counts(pred),
     )
 
 
