@@ -39,6 +39,11 @@ class ResultsFile:
     notes: tuple[str, ...] = ()
 
     @property
+    def only_game_times(self) -> bool:
+        """All notes are about ``gameTime`` (never read by the evaluator): worth a line, not an alarm."""
+        return bool(self.notes) and all("gameTime" in note for note in self.notes)
+
+    @property
     def warning(self) -> str | None:
         """One line naming the file and everything unusual in it; ``None`` when nothing is."""
         return f"{self.path}: " + "; ".join(self.notes) if self.notes else None

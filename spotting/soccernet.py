@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +80,24 @@ def format_game_time(half: int, position_ms: int) -> str:
     """``"1 - 05:23"``, the official ``gameTime`` string."""
     seconds = int(position_ms) // 1000
     return f"{int(half)} - {seconds // 60:02d}:{seconds % 60:02d}"
+
+
+_GAME_FOLDER = re.compile(r"(\d{4}-\d{2}-\d{2}) - \d{2}-\d{2} (.+)")
+
+
+def game_title(name: str) -> str:
+    """``"Manchester United 1 - 1 Arsenal (2015-05-17)"`` from SoccerNet's game folder name
+    ``"<league>/<season>/2015-05-17 - 18-00 Manchester United 1 - 1 Arsenal"``: home team, score and away
+    team kept whole (the score itself holds " - "), date after; other folder names as they are."""
+    folder = name.rstrip("/").split("/")[-1]
+    match = _GAME_FOLDER.fullmatch(folder)
+    return f"{match.group(2)} ({match.group(1)})" if match else folder
+
+
+def league_and_season(name: str) -> tuple[str, str]:
+    """``("england_epl", "2015-2016")`` from ``"england_epl/2015-2016/<game>"``; ``("", "")`` for other layouts."""
+    parts = name.strip("/").split("/")
+    return (parts[-3], parts[-2]) if len(parts) >= 3 else ("", "")
 
 
 def _half_of(game_time: object, path: Path, index: int) -> int:

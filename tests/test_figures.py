@@ -13,7 +13,8 @@ import pytest
 from spotting.soccernet import CLASS_INDEX, CLASSES, Annotations
 from spotting.postprocess import apply_thresholds
 from spotting.postprocess import per_class_values
-from spotting.ui.events import (SourceEvents, decode_class_thresholds, encode_class_thresholds,
+from spotting.ui.state import decode_class_thresholds, encode_class_thresholds
+from spotting.ui.events import (SourceEvents,
                                 events_csv, events_table, next_time)
 from spotting.ui.figures import (FP_COLOR, FN_COLOR, TP_COLOR, Curve, Lane, clock, decimate_curve, figure_dict,
                                  minute_ticks, pr_curve_figure, timeline_figure)

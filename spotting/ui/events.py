@@ -109,21 +109,3 @@ def next_time(times_s: np.ndarray, after_s: float) -> float | None:
         return None
     later = times_s[times_s > after_s + 0.5]
     return float(later[0] if later.size else times_s[0])
-
-
-def encode_class_thresholds(class_thresholds: dict[int, float]) -> str:
-    """``"Goal:0.30,Corner:0.45"`` — per-class overrides as they appear in the URL."""
-    return ",".join(f"{CLASSES[c]}:{v:.2f}" for c, v in sorted(class_thresholds.items()))
-
-
-def decode_class_thresholds(text: str) -> dict[int, float]:
-    """Inverse of :func:`encode_class_thresholds`; malformed items are ignored (a link is not an input file)."""
-    result = {}
-    for item in (text or "").split(","):
-        name, _, value = item.rpartition(":")
-        if name in CLASS_INDEX:
-            try:
-                result[CLASS_INDEX[name]] = min(1.0, max(0.0, float(value)))
-            except ValueError:
-                continue
-    return result

@@ -23,8 +23,8 @@ from spotting.soccernet import CLASS_INDEX, CLASSES, HALVES, NUM_CLASSES, Annota
 from spotting.ui import panels, sidebar, sources
 from spotting.ui.panels import request_seek
 from spotting.postprocess import apply_thresholds
-from spotting.ui.events import (SourceEvents, decode_class_thresholds, encode_class_thresholds,
-                                match, next_time)
+from spotting.ui import state
+from spotting.ui.events import SourceEvents, match, next_time
 from spotting.ui.figures import MAX_CURVE_POINTS, Curve, Lane, timeline_figure
 from spotting.ui import player
 from spotting.ui.video import video_url_for
@@ -35,40 +35,11 @@ from spotting.ui.video import video_url_for
 PLAYER_OFF = os.environ.get("STUDIO_PLAYER") == "off" or Path(sys.argv[0]).resolve() == Path(__file__).resolve()
 video_player_timeline = None if PLAYER_OFF else player.video_player_timeline
 
-TOLERANCES_S = (1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60)
+TOLERANCES_S = state.TOLERANCES_S
 DEFAULT_CURVES = 3
-DEFAULT_THRESHOLD = 0.2  # the demo model on the demo game: precision 0.94, recall 0.88 at δ = 10 s (best F1)
+DEFAULT_THRESHOLD = state.DEFAULT_THRESHOLD
 SIDEBAR_PX = 380  # wide enough for SoccerNet game names
 VIDEO_PX = 420  # height of the player's video above the timeline
-
-
-def restore_from_url() -> None:
-    """On a session's first run, take the view from ``st.query_params`` (a shared link reopens it)."""
-    if st.session_state.get("_restored"):
-        return
-    st.session_state["_restored"] = True
-    params = st.query_params
-    readers = {"thr": ("threshold", float), "nms": ("nms", float), "tol": ("tolerance", int),
-               "half": ("half", int), "split": ("sn_split", str), "game": ("sn_game", str), "t": ("_time_s", float)}
-    for param, (key, cast) in readers.items():
-        if param in params:
-            try:
-                st.session_state[key] = cast(params[param])
-            except ValueError:
-                pass
-    if params.get("src") in ("demo", "soccernet", "upload"):
-        st.session_state["source"] = {"demo": sidebar.SOURCE_DEMO, "soccernet": sidebar.SOURCE_SOCCERNET,
-                                      "upload": sidebar.SOURCE_UPLOAD}[params["src"]]
-    overrides = decode_class_thresholds(params.get("cls", ""))
-    st.session_state["override_classes"] = [CLASSES[c] for c in overrides]
-    for index, value in overrides.items():
-        st.session_state[f"thr::{CLASSES[index]}"] = value
-
-
-def mirror_to_url(values: dict[str, str]) -> None:
-    current = {k: st.query_params[k] for k in st.query_params}
-    if current != values:
-        st.query_params.from_dict(values)
 
 
 def threshold_ui() -> tuple[float, dict[int, float], float, int]:
@@ -226,7 +197,7 @@ def main() -> None:
     started = time.perf_counter()
     st.set_page_config(page_title="Action Spotting Studio", page_icon="⚽", layout="wide",
                        initial_sidebar_state=SIDEBAR_PX)
-    restore_from_url()
+    state.restore_from_url()
     demo = sources.demo_assets()
     data, error = sidebar.game_ui(demo)
     st.markdown("### Action Spotting Studio")
@@ -256,6 +227,8 @@ def main() -> None:
         st.error(str(problem), icon=":material/error:")
     for note in choices.notes:  # accepted as SoccerNet's evaluator accepts it, but the user should know
         st.warning(note, icon=":material/warning:")
+    for note in choices.minor_notes:
+        st.caption(f":material/info: {note}")
 
     shown = [threshold_and_match(name, events, data.labels, threshold, class_thresholds, tolerance)
              for name, events in candidates]
@@ -278,14 +251,16 @@ def main() -> None:
 
     source_code = {sidebar.SOURCE_DEMO: "demo", sidebar.SOURCE_SOCCERNET: "soccernet",
                    sidebar.SOURCE_UPLOAD: "upload"}[st.session_state.get("source", sidebar.SOURCE_DEMO)]
-    url = {"src": source_code, "half": str(half), "thr": f"{threshold:.2f}", "nms": f"{nms:g}", "tol": str(tolerance)}
+    url = {"src": source_code, "half": str(half), "nms": f"{nms:g}",
+           **state.shared_url(threshold, tolerance, class_thresholds)}
     if source_code == "soccernet":
-        url.update(split=st.session_state.get("sn_split", "test"), game=data.game.name)
-    if class_thresholds:
-        url["cls"] = encode_class_thresholds(class_thresholds)
+        url.update(split=st.session_state.get(state.SN_SPLIT, "test"), game=data.game.name)
+        picked = st.session_state.get(state.saved_key(data.game.name))
+        if picked:
+            url["pred"] = ",".join(picked)
     if now >= 1:
         url["t"] = str(int(now))
-    mirror_to_url(url)
+    state.mirror_to_url(url)
     if os.environ.get("STUDIO_TIMING"):  # benchmarks read this line from the server log
         print(f"studio: page run {1000 * (time.perf_counter() - started):.0f} ms, ended at {time.time():.2f}",
               file=sys.stderr, flush=True)

@@ -9,11 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from spotting.errors import InputError
-from spotting.soccernet import DEFAULT_FEATURES, HALVES, LABELS_FILE, VIDEO_NAMES, Annotations, Game
+from spotting.soccernet import DEFAULT_FEATURES, HALVES, LABELS_FILE, VIDEO_NAMES, Annotations, Game, game_title
 from spotting.ui import sources
 
-SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD = "Demo game", "SoccerNet folder", "Upload files"
-SPLITS = ("test", "valid", "train", "challenge", "all folders")
+from spotting.ui.state import SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD, SPLITS  # noqa: E402  (one home for them)
 CKPT_DEMO, CKPT_PATH, CKPT_UPLOAD = "Demo model", "Checkpoint path", "Upload checkpoint"
 
 
@@ -29,6 +28,7 @@ class PredictionChoices:
     results: list[tuple[str, Annotations]] = field(default_factory=list)  # (lane name, events)
     errors: list[InputError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # one warning per results file with unusual content
+    minor_notes: list[str] = field(default_factory=list)  # files whose only oddity is their gameTime strings
 
 
 def _flags(game: Game, saved: int) -> str:
@@ -64,12 +64,7 @@ def results_name(path: Path, game_name: str) -> str:
 
 
 def _short(name: str) -> str:
-    """``"Manchester City 3 - 0 Chelsea (2015-08-16)"`` from SoccerNet's ``"2015-08-16 - 18-00 Manchester City 3 - 0 Chelsea"``."""
-    folder = name.split("/")[-1]
-    parts = folder.split(" - ", 2)
-    if len(parts) == 3 and parts[0][:4].isdigit():
-        return f"{parts[2]} ({parts[0]})"
-    return folder
+    return game_title(name)
 
 
 def game_ui(demo: sources.DemoAssets) -> tuple[sources.GameData | None, str | None]:
@@ -185,7 +180,7 @@ def _load(choices: PredictionChoices, name: str, loader) -> None:
         return
     choices.results.append((name, results.events))
     if results.warning:
-        choices.notes.append(results.warning)
+        (choices.minor_notes if results.only_game_times else choices.notes).append(results.warning)
 
 
 def _model_ui(demo: sources.DemoAssets, choices: PredictionChoices) -> ModelChoice | None:

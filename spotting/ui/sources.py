@@ -23,7 +23,7 @@ from spotting import demo
 from spotting.demo import DEMO_FEATURES
 from spotting.errors import InputError
 from spotting.results import RESULTS_FILE, ResultsFile, parse_results_file, read_results_file
-from spotting.soccernet import HALVES, LABELS_FILE, Annotations, Game, find_games, parse_labels
+from spotting.soccernet import HALVES, LABELS_FILE, Annotations, Game, find_games, game_title, parse_labels
 
 FRAMERATE = 2.0
 UPLOAD_FEATURES = "uploaded.npy"
@@ -156,7 +156,7 @@ def game_stamps(game: Game) -> tuple:
 
 
 def soccernet_game(game: Game) -> GameData:
-    return load_game(game, game.name.split("/")[-1], game.name, game_stamps(game))
+    return load_game(game, game_title(game.name), game.name, game_stamps(game))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

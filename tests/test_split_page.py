@@ -1,0 +1,185 @@
+"""The split page (``spotting/ui/split_page.py``) under AppTest with the two real models of ../shared/data,
+and in headless Chromium through the whole app: ``/split?split=test`` → both models' figures → a click on a
+game row → the game page showing that game."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from spotting.analysis import per_game_average_map
+from spotting.evaluate import load_evaluation_set
+from spotting.metrics import average_map
+from spotting.soccernet import game_title
+
+ROOT = Path(__file__).resolve().parents[1]
+SPLIT_PAGE = str(ROOT / "spotting" / "ui" / "split_page.py")
+MAIN = str(ROOT / "spotting" / "ui" / "main.py")
+
+
+@pytest.fixture()
+def real(shared_data, monkeypatch):
+    monkeypatch.setenv("SOCCERNET_DIR", str(shared_data / "soccernet"))
+    monkeypatch.delenv("SOCCERNET_PREDICTIONS_DIR", raising=False)
+    return shared_data
+
+
+def split_app(**params) -> AppTest:
+    app = AppTest.from_file(SPLIT_PAGE, default_timeout=120)
+    app.query_params.update(params)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def overall(app: AppTest):
+    return next(d.value for d in app.main.dataframe if "loose unshown" in d.value.columns).set_index("model")
+
+
+def per_game(app: AppTest):
+    return next(d.value for d in app.main.dataframe if "game" in d.value.columns and "link" in d.value.columns)
+
+
+def test_overall_figures_of_both_real_models_equal_the_official_ones(real):
+    app = split_app(split="test")
+    assert not app.error, [e.value for e in app.error]
+    table = overall(app)
+    assert set(table.index) == {"netvlad_v2", "fusion_2021"}
+    # SoccerNet 0.2.0 evaluate() on this material (tests/test_metrics.py and test_results_quirks.py check every
+    # figure against it; here the page must show exactly what the library computes).
+    for model, loose, tight in (("netvlad_v2", 31.401, 4.124), ("fusion_2021", 38.415, 9.835)):
+        assert table.loc[model, "loose"] == pytest.approx(loose, abs=5e-3)
+        assert table.loc[model, "tight"] == pytest.approx(tight, abs=5e-3)
+        assert table.loc[model, "games"] == 100
+    data = load_evaluation_set(real / "soccernet", real / "predictions" / "fusion_2021", split="test")
+    exact = average_map(data.labels, data.predictions, metric="loose")
+    assert table.loc["fusion_2021", "loose visible"] == pytest.approx(100 * exact.a_mAP_visible, abs=1e-9)
+    assert table.loc["fusion_2021", "loose unshown"] == pytest.approx(100 * exact.a_mAP_unshown, abs=1e-9)
+
+
+def test_per_game_table_is_worst_first_and_equals_each_game_alone(real):
+    app = split_app(split="test")
+    table = per_game(app)
+    assert len(table) == 100
+    loose = table["fusion_2021 loose"].to_numpy()
+    assert np.all(np.diff(loose) >= 0)  # worst first by model A (the first saved set)
+    data = load_evaluation_set(real / "soccernet", real / "predictions" / "fusion_2021", split="test")
+    expected = dict(zip(data.games, 100 * per_game_average_map(data.labels, data.predictions, "loose").a_mAP))
+    worst = table.iloc[0]
+    name = next(g for g in data.games if game_title(g) == worst["game"])
+    assert worst["fusion_2021 loose"] == pytest.approx(expected[name], abs=1e-9)
+    assert worst[f"Δ loose (netvlad_v2 − fusion_2021)"] == pytest.approx(
+        worst["netvlad_v2 loose"] - worst["fusion_2021 loose"], abs=1e-9)
+    assert "split=test" in worst["link"] and "pred=fusion_2021%2Cnetvlad_v2" in worst["link"]
+
+
+def test_threshold_and_tolerance_change_the_counts_not_the_average_map(real):
+    app = split_app(split="test")
+    before = overall(app)
+    app.slider(key="threshold").set_value(0.6).run()
+    after = overall(app)
+    assert (after["TP"] < before["TP"]).all() and (after["FP"] < before["FP"]).all()
+    assert (after["loose"] == before["loose"]).all()  # threshold-free
+    app.select_slider(key="tolerance").set_value(60).run()
+    wider = overall(app)
+    assert (wider["TP"] > after["TP"]).all()
+    assert app.query_params["thr"] == "0.60" and app.query_params["tol"] == "60"
+
+
+def test_filters_and_the_link_keep_the_page_view(real):
+    app = split_app(split="test", thr="0.45", tol="5")
+    assert app.slider(key="threshold").value == 0.45
+    app.text_input(key="split_text").input("Barcelona").run()
+    table = per_game(app)
+    assert 0 < len(table) < 100 and table["game"].str.contains("Barcelona").all()
+    assert all("thr=0.45" in link and "tol=5" in link for link in table["link"])
+
+
+def test_missing_and_corrupt_files_are_named_and_the_rest_still_works(real, tmp_path):
+    data = load_evaluation_set(real / "soccernet", real / "predictions" / "netvlad_v2", split="test")
+    partial = tmp_path / "partial_model"
+    for name in data.games[:3]:
+        (partial / name).mkdir(parents=True)
+        shutil.copy(real / "predictions" / "netvlad_v2" / name / "results_spotting.json", partial / name)
+    (partial / data.games[2] / "results_spotting.json").write_text('{"predictions": [')  # corrupt
+    app = split_app(split="test")
+    app.text_area(key="split_dirs").input(str(partial)).run()
+    assert not app.exception
+    assert any("results missing for 97 game(s)" in e.label for e in app.expander)
+    errors = [e.value for e in app.error]
+    assert len(errors) == 1 and data.games[2] in errors[0] and "malformed JSON" in errors[0]
+    table = overall(app)
+    assert table.loc["partial_model", "games"] == 2 and table.loc["netvlad_v2", "games"] == 100
+    app.checkbox(key="split_missing_empty").check().run()
+    assert overall(app).loc["partial_model", "games"] == 99  # missing counted as empty; the corrupt one still not
+
+
+def test_both_pages_share_threshold_and_tolerance_through_the_entry(real):
+    app = AppTest.from_file(MAIN, default_timeout=120)
+    app.query_params.update(src="soccernet", split="test", thr="0.35", tol="5",
+                            game="england_epl/2015-2016/2015-08-16 - 18-00 Manchester City 3 - 0 Chelsea")
+    app.run()
+    assert not app.exception, app.exception
+    assert app.slider(key="threshold").value == 0.35
+    app.switch_page("split_page.py").run()
+    assert not app.exception, app.exception
+    assert app.slider(key="threshold").value == 0.35 and app.select_slider(key="tolerance").value == 5
+    assert overall(app).shape[0] == 2
+
+
+# ------------------------------------------------------------------------------------- in a browser
+
+def wait_idle(page, quiet_s: float = 0.8, timeout_s: float = 60.0) -> None:
+    """Until no script run is in progress (Streamlit's status widget gone) for ``quiet_s``."""
+    deadline, quiet_since = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        if page.locator("[data-testid='stStatusWidget']").count() == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= quiet_s:
+                return
+        else:
+            quiet_since = None
+        time.sleep(0.1)
+
+
+@pytest.mark.browser
+def test_browser_split_page_row_click_opens_the_game(real):
+    from browser_support import CHROMIUM, chromium_browser, streamlit_server
+
+    if not CHROMIUM.exists():
+        if os.environ.get("STUDIO_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} not found")
+        pytest.skip(f"{CHROMIUM} not found")
+    env = {"SOCCERNET_DIR": str(real / "soccernet")}
+    with streamlit_server("app.py", env=env) as url, chromium_browser() as browser:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(url + "/split?split=test")
+        page.get_by_text("Average-mAP loose").nth(1).wait_for(timeout=90_000)
+        wait_idle(page)
+        text = page.locator("[data-testid='stMain']").inner_text()
+        assert "fusion_2021 — Average-mAP loose 38.41 · tight 9.83" in text, text
+        assert "netvlad_v2 — Average-mAP loose 31.40 · tight 4.12" in text, text
+        games = page.locator("[data-testid='stDataFrame']").nth(1)
+        games.scroll_into_view_if_needed()
+        time.sleep(1.0)
+        box = games.bounding_box()
+        page.screenshot(path=str(ROOT / "test-artifacts" / "split-1366.png"))
+        page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)  # first row's selection box (worst game first)
+        page.wait_for_url(lambda u: "/split" not in u and "game=" in u, timeout=60_000)
+        page.get_by_text("ground-truth events").first.wait_for(timeout=90_000)
+        wait_idle(page)
+        caption = page.locator("[data-testid='stMain']").inner_text()
+        assert "(" in caption and "half 1" in caption
+        assert "fusion_2021" in caption and "netvlad_v2" in caption  # same prediction sets
+        assert "thr=0.20" in page.url and "tol=10" in page.url
+        page.screenshot(path=str(ROOT / "test-artifacts" / "split-to-game-1366.png"))
+        assert not errors, errors
