@@ -144,3 +144,24 @@ def test_real_netvlad_results_parse(shared_data: Path) -> None:
     assert len(files) == 100
     events = read_results(files[0])
     assert len(events) > 0 and ((events.confidence >= 0) & (events.confidence <= 1)).all()
+
+
+def test_every_real_game_name_keeps_home_team_score_and_away_team(shared_data):
+    """SoccerNet folders read "<date> - <time> <Home> <h> - <a> <Away>": the score itself holds " - ", so the
+    title must not be cut there ("1 Arsenal (2015-05-17)" lost the home team and the score)."""
+    import json
+    import re
+
+    from spotting.soccernet import game_title, league_and_season
+
+    rows = json.loads((shared_data / "games.json").read_text())
+    assert game_title("england_epl/2014-2015/2015-05-17 - 18-00 Manchester United 1 - 1 Arsenal") == \
+        "Manchester United 1 - 1 Arsenal (2015-05-17)"
+    for row in rows:
+        folder = row["game"].split("/")[-1]
+        title = game_title(row["game"])
+        assert re.fullmatch(r".+ \d+ - \d+ .+ \(\d{4}-\d{2}-\d{2}\)", title), title
+        assert title.startswith(folder[19:]) and folder[:10] in title  # "YYYY-MM-DD - HH-MM " is 19 characters
+        assert league_and_season(row["game"]) == tuple(row["game"].split("/")[:2])
+    barcelona = [r["game"] for r in rows if "Barcelona" in r["game"]]
+    assert barcelona and all("Barcelona" in game_title(g) for g in barcelona)
