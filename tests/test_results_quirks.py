@@ -102,7 +102,7 @@ KINDS = {
     "fractional-half": ([prediction("Foul", "70000", half=1.5)], "1 half not a whole number"),
     "no-game-time": ([prediction("Offside", "80000", game_time=None)], "1 prediction without a gameTime"),
     "bad-game-time": ([prediction("Offside", "90000", game_time="1 - 26:70"),
-                       prediction("Offside", "95000", game_time="2 - 01:35")], "2 gameTimes that disagree"),
+                       prediction("Offside", "95000", game_time="2 - 01:35")], "2 gameTimes disagreeing"),
     "duplicates": ([prediction("Clearance", "200000", confidence=0.9), prediction("Clearance", "200400", confidence=0.1)],
                    "1 prediction on the same frame and class as a later one"),
 }
