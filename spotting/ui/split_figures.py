@@ -76,19 +76,23 @@ def pr_figure(names: Sequence[str], curves: Sequence[tuple[np.ndarray, np.ndarra
         figure.add_trace(go.Scatter(x=recall, y=precision, mode="lines", name=name,
                                     line=dict(color=color(index), width=2),
                                     hovertemplate="recall %{x:.2f}<br>precision %{y:.2f}<extra>" + name + "</extra>"))
-    figure.update_layout(**_LAYOUT, height=340, title=dict(text=title, font_size=13),
-                         xaxis=dict(title="recall", range=[0, 1.02]), yaxis=dict(title="precision", range=[0, 1.05]))
+    figure.update_layout(**{**_LAYOUT, "legend": dict(orientation="h", yanchor="top", y=-0.18, x=0)}, height=360,
+                         title=dict(text=title, font_size=13), xaxis=dict(title="recall", range=[0, 1.02]),
+                         yaxis=dict(title="precision", range=[0, 1.05]))
     return figure
 
 
 def game_scatter(name_a: str, name_b: str, a: np.ndarray, b: np.ndarray, titles: Sequence[str]) -> go.Figure:
     """Per-game Average-mAP of model A (x) against model B (y), in %, with the diagonal."""
     figure = go.Figure()
-    figure.add_trace(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", line=dict(color="#94a3b8", dash="dot"),
+    both = np.concatenate([np.asarray(a, float), np.asarray(b, float)])
+    top = float(min(100.0, np.ceil((100 * both.max() if both.size else 100.0) / 10 + 0.5) * 10))
+    figure.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", line=dict(color="#94a3b8", dash="dot"),
                                 hoverinfo="skip", showlegend=False))
     figure.add_trace(go.Scatter(x=100 * np.asarray(a), y=100 * np.asarray(b), mode="markers", text=list(titles),
                                 marker=dict(color=color(0), size=8, opacity=0.75), showlegend=False,
                                 hovertemplate="%{text}<br>" + name_a + " %{x:.1f} · " + name_b + " %{y:.1f}<extra></extra>"))
-    figure.update_layout(**_LAYOUT, height=380, xaxis=dict(title=f"{name_a} Average-mAP (%)", range=[0, 100]),
-                         yaxis=dict(title=f"{name_b} Average-mAP (%)", range=[0, 100], scaleanchor="x"))
+    # The same range on both axes (no scaleanchor: in a wide column it would stretch x instead).
+    figure.update_layout(**_LAYOUT, height=420, xaxis=dict(title=f"{name_a} Average-mAP (%)", range=[0, top]),
+                         yaxis=dict(title=f"{name_b} Average-mAP (%)", range=[0, top]))
     return figure

@@ -26,6 +26,7 @@ from spotting.errors import InputError
 from spotting.postprocess import per_class_values
 from spotting.soccernet import CLASS_INDEX, CLASSES, NUM_CLASSES, game_title, league_and_season
 from spotting.ui import sources, split_figures, split_sources, state
+from spotting.ui.paths import typed_path
 from spotting.ui.split_sources import ModelSpec, SplitLabels
 
 GAME_PAGE = "page.py"  # the game page's script, relative to the entry script (spotting/ui/main.py)
@@ -44,8 +45,14 @@ def inputs_ui() -> tuple[str, str, list[ModelSpec], bool]:
                               help="Folder holding <league>/<season>/<game>/Labels-v2.json (defaults to $SOCCERNET_DIR).").strip()
     st.session_state.setdefault(state.SN_SPLIT, "test")
     split = sidebar.selectbox("Split", state.SPLITS, key=state.SN_SPLIT)
+    if root:
+        try:
+            root = str(typed_path(root, "SoccerNet root"))
+        except InputError as error:
+            st.error(str(error), icon=":material/error:")
+            root = ""
     sidebar.header("Prediction sets")
-    saved_root = sources.predictions_root(root) if root else None
+    saved_root = sources.allowed_predictions_root(root) if root else None
     saved = sorted(p.name for p in saved_root.iterdir() if p.is_dir()) if saved_root else []
     specs: list[ModelSpec] = []
     if saved:
@@ -59,6 +66,11 @@ def inputs_ui() -> tuple[str, str, list[ModelSpec], bool]:
     names = {s.name for s in specs}
     for line in (l.strip() for l in folders.splitlines()):
         if line:
+            try:
+                line = str(typed_path(line, "prediction folder"))
+            except InputError as error:
+                st.error(str(error), icon=":material/error:")
+                continue
             name, k = Path(line).name or line, 2
             while name in names:
                 name, k = f"{Path(line).name}-{k}", k + 1
@@ -75,6 +87,11 @@ def inputs_ui() -> tuple[str, str, list[ModelSpec], bool]:
 
 
 def _checkpoint_ui(checkpoint: str, root: str, split: str | None) -> ModelSpec:
+    try:
+        checkpoint = str(typed_path(checkpoint, "checkpoint"))
+    except InputError as error:
+        st.error(str(error), icon=":material/error:")
+        return ModelSpec(Path(checkpoint).stem, "")
     bar = st.progress(0.0, text="Spotting every game…")
     try:
         spec, skipped = split_sources.run_checkpoint(
@@ -296,8 +313,13 @@ def errors_ui(models, split: SplitLabels, matches, thresholds, tolerance: int, a
         per_b = split_sources.per_game(models[b][0], split, models[b][1], "loose").a_mAP
         both = models[a][1].evaluated & models[b][1].evaluated
         st.markdown(f"**Per game**: {names[a]} against {names[b]} (loose Average-mAP; above the diagonal: B better)")
-        st.plotly_chart(split_figures.game_scatter(names[a], names[b], per_a[both], per_b[both],
-                                                   [t for t, k in zip(titles, both) if k]), width="stretch")
+        left, right = st.columns([1.1, 1])
+        left.plotly_chart(split_figures.game_scatter(names[a], names[b], per_a[both], per_b[both],
+                                                     [t for t, k in zip(titles, both) if k]), width="stretch")
+        better = int((per_b[both] > per_a[both]).sum())
+        right.markdown(f"{names[b]} is better on **{better}** of {int(both.sum())} games, {names[a]} on "
+                       f"**{int((per_a[both] > per_b[both]).sum())}**. The games furthest from the diagonal are "
+                       "where one model fails and the other does not: sort the *Per game* table by its Δ column.")
 
 
 def main() -> None:
@@ -338,7 +360,7 @@ def main() -> None:
                     f"&nbsp;·&nbsp; F1 {row.F1:.1f} (precision {row.precision:.1f}, recall {row.recall:.1f}) "
                     f"on {row.games} games")
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in table.columns
+                 column_config={c: st.column_config.NumberColumn(format="%.2f", width="small") for c in table.columns
                                 if c not in ("model", "games", "TP", "FP", "FN")})
     games_tab, classes_tab, errors_tab = st.tabs(["Per game", "Per class", "Error analysis"], key="split_tab",
                                                  on_change="rerun")
