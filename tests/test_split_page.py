@@ -183,3 +183,49 @@ def test_browser_split_page_row_click_opens_the_game(real):
         assert "thr=0.20" in page.url and "tol=10" in page.url
         page.screenshot(path=str(ROOT / "test-artifacts" / "split-to-game-1366.png"))
         assert not errors, errors
+
+
+def test_a_checkpoint_runs_on_every_game_once_and_its_results_are_cached_outside_the_data(tmp_path, monkeypatch):
+    import torch
+
+    from spotting.checkpoint import save_checkpoint
+    from spotting.model import CALF, ModelConfig
+    from spotting.soccernet import CLASSES, format_game_time
+
+    features = "ResNET_TF2_PCA512.npy"
+    root = tmp_path / "soccernet"
+    rng = np.random.default_rng(0)
+    names = [f"league/2020-2021/2020-01-0{i} - 20-00 Home {i} - 0 Away" for i in (1, 2)]
+    for name in names:
+        game = root / name
+        game.mkdir(parents=True)
+        for half in (1, 2):
+            np.save(game / f"{half}_{features}", rng.standard_normal((400, 512)).astype(np.float32))
+        annotations = [{"gameTime": format_game_time(h, p), "label": CLASSES[c], "position": str(p),
+                        "visibility": "visible"} for h, p, c in zip([1, 2] * 5, rng.integers(5_000, 190_000, 10),
+                                                                      rng.integers(0, 17, 10))]
+        (game / "Labels-v2.json").write_text(json.dumps({"annotations": annotations}))
+    (root / names[1] / f"2_{features}").unlink()  # an incomplete download: skipped and said so
+    torch.manual_seed(0)
+    checkpoint = tmp_path / "mymodel.pt"
+    save_checkpoint(checkpoint, CALF(ModelConfig(chunk_seconds=60.0, receptive_field_seconds=20.0, attention_ff=64)),
+                    features=features)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SOCCERNET_DIR", str(root))
+    monkeypatch.setenv("SOCCERNET_PREDICTIONS_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(cache))
+    app = split_app(split="all folders")
+    app.text_input(key="split_checkpoint").input(str(checkpoint)).run()
+    assert not app.exception, app.exception
+    written = sorted(cache.rglob("results_spotting.json"))
+    assert len(written) == 1 and names[0] in written[0].as_posix()
+    assert not any(p.name == "results_spotting.json" for p in root.rglob("*"))  # nothing in the user's data
+    table = overall(app)
+    assert table.loc["mymodel", "games"] == 1
+    assert any("lack its features" in c.value for c in app.sidebar.caption)
+    assert any("results missing for 1 game(s)" in e.label for e in app.expander)
+    stamp = written[0].stat().st_mtime_ns
+    app.slider(key="threshold").set_value(0.5).run()  # a rerun, and a second visit, do not spot again
+    second = split_app(split="all folders")
+    second.text_input(key="split_checkpoint").input(str(checkpoint)).run()
+    assert written[0].stat().st_mtime_ns == stamp and overall(second).loc["mymodel", "games"] == 1

@@ -25,7 +25,12 @@ from spotting.metrics import SpottingMetrics, average_map
 from spotting.results import RESULTS_FILE
 from spotting.soccernet import Annotations, find_games, read_labels
 
-CHECKPOINT_CACHE = Path(os.environ.get("STUDIO_CACHE_DIR", Path(tempfile.gettempdir()) / "spotting-studio")) / "split-predictions"
+
+
+def checkpoint_cache() -> Path:
+    """Where a checkpoint's split results go: ``$STUDIO_CACHE_DIR`` (default: the system's temp folder), never
+    a folder of the user's data."""
+    return Path(os.environ.get("STUDIO_CACHE_DIR", Path(tempfile.gettempdir()) / "spotting-studio")) / "split-predictions"
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,7 @@ def checkpoint_digest(checkpoint: str | Path) -> str:
 def run_checkpoint(checkpoint: str, root: str, split: str | None,
                    progress: Callable[[int, int, str], None] | None = None) -> tuple[ModelSpec, list[str]]:
     """Spot every game of the split that has the checkpoint's features; write each game's results under
-    ``CHECKPOINT_CACHE/<checkpoint digest>/<game>/results_spotting.json`` (never in the user's folders).
+    ``checkpoint_cache()/<checkpoint digest>/<game>/results_spotting.json`` (never in the user's folders).
 
     A game already there is not run again (the key is the checkpoint's content and the game), so a
     second visit is instant. Returns the prediction set and the games skipped for lack of features.
@@ -150,11 +155,12 @@ def run_checkpoint(checkpoint: str, root: str, split: str | None,
     from spotting.infer import infer_game, load_checkpoint
     from spotting.postprocess import Refinement, SpottingConfig, spot_events
     from spotting.results import write_results
+    from spotting.ui.sources import float32_features, check_scores
 
     path = Path(checkpoint)
     if not path.is_file():
         raise InputError(path, "checkpoint not found", "check the path")
-    out = CHECKPOINT_CACHE / checkpoint_digest(path)
+    out = checkpoint_cache() / checkpoint_digest(path)
     loaded = None
     games = find_games(root, split=split, require="labels")
     skipped = []
@@ -167,10 +173,11 @@ def run_checkpoint(checkpoint: str, root: str, split: str | None,
             if not game.has_features():
                 skipped.append(game.name)
             else:
-                features = {h: game.load_features(h, dim=loaded.feature_dim) for h in (1, 2)}
+                features = {h: float32_features(game, h, loaded.feature_dim) for h in (1, 2)}
+                scores = infer_game(loaded, features)
+                check_scores(scores, str(path), game)  # NaN scores would silently give a game no events
                 config = SpottingConfig(refinement=Refinement.from_checkpoint_info(loaded.info))
-                write_results(target, spot_events(infer_game(loaded, features), config), url_local=game.name,
-                              force=True)
+                write_results(target, spot_events(scores, config), url_local=game.name, force=True)
         if progress is not None:
             progress(done, len(games), game.name)
     return ModelSpec(path.stem, str(out)), skipped
