@@ -150,14 +150,35 @@ def parse_labels(data: dict, path: str | Path = LABELS_FILE, unknown: str = "err
     return Annotations.from_lists(half, pos, cls, vis, team, np.ones(len(half)))
 
 
+MAX_JSON_BYTES = 200 * 1024 * 1024  # a full game's results are ~1 MB; 200 MB is a file no reader here should load
+
+
 def read_json(path: str | Path) -> dict:
-    """Read a JSON file, turning I/O and syntax errors into an :class:`InputError`."""
+    """Read a JSON file, turning I/O and syntax errors into an :class:`InputError`.
+
+    Size and first bytes are checked before anything is parsed: a file over ``MAX_JSON_BYTES``, or
+    one that does not start with ``{`` or ``[``, is refused without being read whole. Messages never
+    quote the file's content.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file not found", "check the path")
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise InputError(path, f"{size / 2**20:,.0f} MB, over the {MAX_JSON_BYTES // 2**20} MB limit for "
+                             "a JSON file", "a SoccerNet labels or results file is a few MB: check the path")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_JSON_BYTES + 1)  # a file whose size the OS does not report (/proc) stays capped
+    except OSError as error:
+        raise InputError(path, f"cannot be read ({error.strerror or type(error).__name__})", "check the path") from None
+    if len(data) > MAX_JSON_BYTES:
+        raise InputError(path, f"over the {MAX_JSON_BYTES // 2**20} MB limit for a JSON file", "check the path")
+    head = data[:4096].removeprefix(b"\xef\xbb\xbf").lstrip()  # a BOM is left to json's own message
+    if head and head[:1] not in (b"{", b"["):
+        raise InputError(path, "not a JSON file (it does not start with '{' or '[')", "expected a JSON file")
+    try:
+        return json.loads(data.decode("utf-8"))
     except json.JSONDecodeError as error:
         raise InputError(path, f"malformed JSON (line {error.lineno}, column {error.colno}: {error.msg})",
                          "re-export or re-download the file") from None
