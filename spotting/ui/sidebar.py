@@ -11,6 +11,7 @@ import streamlit as st
 from spotting.errors import InputError
 from spotting.soccernet import DEFAULT_FEATURES, HALVES, LABELS_FILE, VIDEO_NAMES, Annotations, Game, game_title
 from spotting.ui import sources
+from spotting.ui.paths import typed_path
 
 from spotting.ui.state import SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD, SPLITS  # noqa: E402  (one home for them)
 CKPT_DEMO, CKPT_PATH, CKPT_UPLOAD = "Demo model", "Checkpoint path", "Upload checkpoint"
@@ -100,17 +101,25 @@ def _soccernet_ui() -> sources.GameData | None:
     st.session_state.setdefault("sn_features", DEFAULT_FEATURES)
     features = right.text_input("Features", key="sn_features",
                                 help="Per-half file name after the 1_/2_ prefix.").strip() or DEFAULT_FEATURES
+    if Path(features).name != features or features.startswith("."):
+        raise InputError(features, "a features name is a file name, without folders",
+                         f"e.g. {DEFAULT_FEATURES} for 1_{DEFAULT_FEATURES} and 2_{DEFAULT_FEATURES}")
     if not root:
         sidebar.info("Type the folder of your SoccerNet data (or set SOCCERNET_DIR).")
         return None
+    root = str(typed_path(root, "SoccerNet root"))
     games = sources.list_games(root, None if split == "all folders" else split, features)
     if not games:
         sidebar.warning(f"No game of split '{split}' under {root}. Pick another split or 'all folders'.")
         return None
-    saved_root = sources.predictions_root(root)
+    saved_root = sources.allowed_predictions_root(root)
     saved = {g.name: len(sources.saved_predictions(str(saved_root), g.name)) if saved_root else 0 for g in games}
     by_name = {g.name: g for g in games}
     if st.session_state.get("sn_game") not in by_name:
+        wanted = st.session_state.get("sn_game")
+        if wanted:  # e.g. a shared link to a game this root or split does not hold
+            sidebar.caption(f":material/info: Game `{str(wanted)[:120].replace('`', '')}` is not in this split "
+                            "under this root: showing the first one.")
         st.session_state["sn_game"] = games[0].name
     name = sidebar.selectbox(f"Game ({len(games)})", list(by_name), key="sn_game", format_func=_short)
     game = by_name[name]
@@ -151,24 +160,28 @@ def predictions_ui(data: sources.GameData, demo: sources.DemoAssets) -> Predicti
         names.add(name)
         return name
 
-    saved_root = sources.predictions_root(st.session_state.get("sn_root", "")) if data.url_local else None
+    saved_root = sources.allowed_predictions_root(st.session_state.get("sn_root", "")) if data.url_local else None
     saved = sources.saved_predictions(str(saved_root), data.game.name) if saved_root else {}
     if saved:
+        key = f"saved::{data.game.name}"
+        if key in st.session_state:  # a link may name prediction sets this game does not have
+            st.session_state[key] = [m for m in st.session_state[key] if m in saved]
         picked = sidebar.multiselect("Saved predictions for this game", list(saved), default=list(saved),
                                      key=f"saved::{data.game.name}")
         for model in picked:
-            _load(choices, unique(model), lambda p=saved[model]: sources.load_results_file(p, sources.stamp(p)))
+            _load(choices, unique(model), lambda p=saved[model]: sources.results_file(p))
     paths = sidebar.text_area("results_spotting.json paths (one per line)", key="results_paths", height=68,
                               placeholder="/path/to/<game>/results_spotting.json")
     for line in (l.strip() for l in paths.splitlines()):
         if line:
             name = results_name(Path(line), data.game.name)
-            _load(choices, unique(name or line), lambda p=line: sources.load_results_file(p, sources.stamp(p)))
+            _load(choices, unique(name or line),
+                  lambda p=line: sources.results_file(str(typed_path(p, "results file"))))
     uploads = sidebar.file_uploader("Upload results_spotting.json", type=["json"], accept_multiple_files=True,
                                     key="results_uploads")
     for upload in uploads or []:
         _load(choices, unique(Path(upload.name).stem),
-              lambda u=upload: sources.load_results_upload(u.name, u.getvalue()))
+              lambda u=upload: sources.results_upload(u.name, u.getvalue()))
     return choices
 
 
@@ -200,11 +213,22 @@ def _model_ui(demo: sources.DemoAssets, choices: PredictionChoices) -> ModelChoi
         path = sidebar.text_input("Checkpoint (.pt)", key="ckpt_path", placeholder="runs/calf/best.pt").strip()
         if not path:
             return None
-        if not Path(path).is_file():
+        try:
+            checkpoint = typed_path(path, "checkpoint")
+        except InputError as error:
+            choices.errors.append(error)
+            return None
+        if not checkpoint.is_file():
             choices.errors.append(InputError(path, "checkpoint not found", "check the path in the sidebar"))
             return None
-        return ModelChoice(Path(path).stem, Path(path))
+        return ModelChoice(checkpoint.stem, checkpoint)
     upload = sidebar.file_uploader("Checkpoint (.pt)", type=["pt", "pth", "ckpt"], key="ckpt_upload")
     if upload is None:
         return None
-    return ModelChoice(Path(upload.name).stem, sources.save_upload(upload.name, upload.getvalue()))
+    try:  # loaded here (cached) so that a bad file is named as uploaded, not as its temporary copy
+        copy = sources.save_upload(upload.name, upload.getvalue())
+        sources.load_model(str(copy), sources.stamp(copy))
+    except InputError as error:
+        choices.errors.append(error)
+        return None
+    return ModelChoice(Path(upload.name).stem, copy)
