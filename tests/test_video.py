@@ -14,7 +14,7 @@ from spotting.errors import InputError
 from spotting.soccernet import Game
 from spotting.ui import video
 from spotting.ui.video import (MAX_REGISTERED_GAMES, needs_conversion, playable_video, register_video,
-                               video_routes, video_url_for)
+                               registered_file, video_routes, video_url_for)
 
 
 def write_video(path: Path, codec: str, seconds: int = 2, fps: int = 10, size: tuple[int, int] = (64, 48)) -> Path:
@@ -48,6 +48,41 @@ def top_level_boxes(path: Path) -> list[str]:
             break
         offset += size
     return boxes
+
+
+def reversed_timestamps_mkv(path: Path) -> Path:
+    """An H.264 .mkv whose block timestamps run backwards: FFmpeg's MP4 muxer refuses to remux it."""
+    write_video(path, "libx264")
+    data = bytearray(path.read_bytes())
+
+    def vint(pos: int, marker: bool) -> tuple[int, int]:
+        first, length = data[pos], 1
+        while not first & (0x80 >> (length - 1)):
+            length += 1
+        value = first if marker else first & (0xFF >> length)
+        for byte in data[pos + 1:pos + length]:
+            value = (value << 8) | byte
+        return value, length
+
+    def blocks(start: int, end: int) -> list[int]:
+        found, pos = [], start
+        while pos < end:
+            element, n = vint(pos, True)
+            size, m = vint(pos + n, False)
+            body = pos + n + m
+            if element in (0x18538067, 0x1F43B675, 0xA0):  # Segment, Cluster, BlockGroup
+                found += blocks(body, min(end, body + size))
+            elif element in (0xA3, 0xA1):  # SimpleBlock, Block: track number, then a 16-bit timestamp
+                found.append(body + vint(body, False)[1])
+            pos = body + size
+        return found
+
+    offsets = blocks(0, len(data))
+    assert offsets
+    for i, offset in enumerate(offsets):
+        data[offset:offset + 2] = (1000 - 50 * i).to_bytes(2, "big", signed=True)
+    path.write_bytes(bytes(data))
+    return path
 
 
 @pytest.fixture(autouse=True)
@@ -203,3 +238,115 @@ def test_conversion_inside_a_streamlit_run_shows_progress_and_returns_the_url(tm
     assert not app.exception
     assert app.session_state["url"].endswith(".mp4")
     assert not needs_conversion(folder / "1_224p.mkv")
+
+
+# ------------------------------------------------------------------ issue #20: files that are no video
+
+def test_symlink_to_a_non_video_is_an_input_error_naming_the_link(tmp_path):
+    folder = game_folder(tmp_path)
+    (folder / "Labels-v2.json").write_text('{"annotations": []}')
+    (folder / "1_224p.mp4").symlink_to(folder / "Labels-v2.json")
+    with pytest.raises(InputError, match=r"1_224p.mp4: not an MP4 video") as caught:
+        video_url_for(Game(directory=folder, name="g"), 1)
+    assert "annotations" not in str(caught.value), "the message quotes nothing of the file"
+    (folder / "2_224p.mkv").write_bytes(b"\x00" * 64)
+    with pytest.raises(InputError, match=r"2_224p.mkv: not a Matroska video"):
+        video_url_for(Game(directory=folder, name="g"), 2)
+    assert not video._files, "nothing was allowed"
+
+
+def test_symlink_to_a_video_elsewhere_is_served_under_the_links_kind(tmp_path, client):
+    elsewhere = write_video(tmp_path / "stored-without-extension.webm", "libvpx")
+    blob = tmp_path / "blob"
+    blob.write_bytes(elsewhere.read_bytes())
+    folder = game_folder(tmp_path)
+    (folder / "1_224p.webm").symlink_to(blob)
+    url = video_url_for(Game(directory=folder, name="g"), 1)
+    assert url.endswith(".webm")
+    response = client.get(url, headers={"Range": "bytes=0-3"})
+    assert response.status_code == 206 and response.content == b"\x1a\x45\xdf\xa3"
+    assert response.headers["content-type"].startswith("video/webm")
+
+
+def test_symlink_out_of_the_data_roots_is_refused_when_restricted(tmp_path, monkeypatch):
+    from spotting.ui import paths
+
+    (tmp_path / "outside").mkdir()
+    outside = write_video(tmp_path / "outside" / "clip.webm", "libvpx")
+    folder = game_folder(tmp_path / "data")
+    (folder / "1_224p.webm").symlink_to(outside)
+    monkeypatch.setenv(paths.DATA_ROOTS_ENV, str(tmp_path / "data"))
+    with pytest.raises(InputError, match="links to a file outside the data folders"):
+        video_url_for(Game(directory=folder, name="g"), 1)
+    monkeypatch.delenv(paths.DATA_ROOTS_ENV)
+    assert video_url_for(Game(directory=folder, name="g"), 1).endswith(".webm")  # local use: allowed
+
+
+def test_cache_folder_that_cannot_be_created_is_an_input_error(tmp_path, monkeypatch):
+    source = write_video(game_folder(tmp_path) / "1_224p.mkv", "libx264")
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv(video.CACHE_ENV, str(tmp_path / "a-file" / "cache"))
+    assert needs_conversion(source)
+    with pytest.raises(InputError, match=f"cannot create the video cache folder for 1_224p.mkv .*{video.CACHE_ENV}"):
+        playable_video(source)
+
+
+def test_failed_remux_is_an_input_error_and_leaves_no_cache_entry(tmp_path):
+    source = reversed_timestamps_mkv(game_folder(tmp_path) / "1_224p.mkv")
+    with pytest.raises(InputError, match="1_224p.mkv: could not be prepared for the browser") as caught:
+        playable_video(source)
+    assert ".partial" not in str(caught.value), "the temporary file is not shown"
+    assert not [p for p in video.cache_dir().iterdir()], "no cache entry, no partial file"
+
+
+def test_all_zero_timestamps_still_convert(tmp_path):
+    """An .mkv whose blocks all carry timestamp 0 remuxes here (FFmpeg accepts equal timestamps in MP4)."""
+    source = game_folder(tmp_path) / "1_224p.mkv"
+    with av.open(str(source), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        packets = []
+        for i in range(20):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 11, np.uint8), format="rgb24")
+            packets += stream.encode(frame)
+        packets += stream.encode(None)
+        for packet in packets:
+            packet.pts = packet.dts = 0
+            out.mux(packet)
+    assert playable_video(source).suffix == ".mp4"
+
+
+# ------------------------------------------------------------------ issue #20: several sessions
+
+def test_each_session_keeps_its_videos_whatever_the_others_open(tmp_path, client):
+    """Five sessions on five games (more than MAX_REGISTERED_GAMES): every URL in use stays served."""
+    urls = {}
+    for i in range(MAX_REGISTERED_GAMES + 1):
+        folder = game_folder(tmp_path, f"game{i}")
+        source = write_video(folder / "1_224p.webm", "libvpx", seconds=1)
+        urls[f"session-{i}"] = register_video(source, str(folder), owner=f"session-{i}")
+    for owner, url in urls.items():
+        assert client.get(url, headers={"Range": "bytes=0-9"}).status_code == 206, owner
+    video._release_owner("session-0")  # the first session ends
+    assert client.get(urls["session-0"]).status_code == 404
+    assert all(client.get(url).status_code == 200 for owner, url in urls.items() if owner != "session-0")
+
+
+def test_a_file_two_sessions_use_stays_until_both_end(tmp_path, client):
+    folder = game_folder(tmp_path)
+    source = write_video(folder / "1_224p.webm", "libvpx", seconds=1)
+    first = register_video(source, str(folder), owner="a")
+    assert register_video(source, str(folder), owner="b") == first
+    video._release_owner("a")
+    assert client.get(first).status_code == 200
+    video._release_owner("b")
+    assert client.get(first).status_code == 404 and registered_file(first.rsplit("/", 1)[1]) is None
+
+
+def test_a_session_keeps_its_last_few_games(tmp_path, client):
+    urls = []
+    for i in range(MAX_REGISTERED_GAMES + 1):
+        folder = game_folder(tmp_path, f"g{i}")
+        urls.append(register_video(write_video(folder / "1_224p.webm", "libvpx", seconds=1), str(folder), owner="s"))
+    assert client.get(urls[0]).status_code == 404
+    assert all(client.get(url).status_code == 200 for url in urls[1:])

@@ -4,10 +4,18 @@
   ``1_720p.mkv``, ``.mp4``, the demo's ``.webm``), remuxes an ``.mkv`` to ``.mp4`` (``+faststart``;
   H.264 stays H.264, other codecs are transcoded to H.264) once into a cache outside the user's
   folder, registers the result in an allow-list and returns a URL on the app's own port.
+- Every file is checked before it is converted or served: a regular file (after following
+  symlinks) whose first bytes are those of its container (MP4 ``ftyp``/boxes, Matroska/WebM EBML),
+  inside the data roots when the app is restricted (``paths``). A bad file, a cache folder that
+  cannot be created or a conversion that fails is an :class:`InputError` naming the file: the page
+  then works without video.
 - ``video_routes()`` gives the Starlette route ``app.py`` mounts: it answers HTTP Range requests
   (206) straight from disk with ``FileResponse`` — never the whole file in memory — and only for
   files registered by ``video_url_for``. Any other name (``../../etc/passwd``, an absolute path, an
   unknown token) is a 404.
+- The allow-list is kept per browser session: each session's last few games stay served as long as
+  the session lives (a paused player can seek an hour later, whatever other sessions open), and
+  go when the session ends (a session-scoped ``st.cache_resource`` releases them).
 
 Why not Streamlit's own media endpoint: it reads the whole file into RAM (a 720p half is hundreds
 of MB), and static serving refuses files over 200 MiB.
@@ -27,6 +35,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import streamlit as st
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -41,16 +50,21 @@ BROWSER_READY_SUFFIXES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "vi
 # Codecs that may go into an .mp4 untouched and still play in browsers; others are transcoded.
 MP4_VIDEO_CODECS = {"h264", "av1", "vp9"}
 MP4_AUDIO_CODECS = {"aac", "mp3"}
-MAX_REGISTERED_GAMES = 4  # a few browser sessions may look at different games at once
+MAX_REGISTERED_GAMES = 4  # per session: its last few games stay served (going back to one keeps playing)
+MAX_OWNERS = 1024  # sessions whose release never came (a server stopped uncleanly) cannot grow it forever
+PROCESS_OWNER = "process"  # registrations made outside a Streamlit session (scripts, tests)
 
 Progress = Callable[[float, float], None]  # progress(done_seconds, total_seconds)
 
 _SECRET = secrets.token_bytes(16)  # tokens are unguessable and change with each server start
 _TOKEN_NAME = re.compile(r"([0-9a-f]{32})(\.(?:mp4|m4v|webm))")
 _lock = threading.Lock()
-_files: dict[str, Path] = {}  # token -> absolute path of a servable file
-_games: OrderedDict[str, set[str]] = OrderedDict()  # game key -> its tokens, least recently used first
+_files: dict[str, tuple[Path, str]] = {}  # token -> (absolute path of a servable file, its URL suffix)
+# owner (a session) -> its games -> their tokens; least recently used first at both levels
+_owners: OrderedDict[str, OrderedDict[str, set[str]]] = OrderedDict()
 _conversion_locks: dict[Path, threading.Lock] = {}
+_MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"}  # what an MP4 may start with
+_EBML = b"\x1a\x45\xdf\xa3"  # Matroska and WebM
 
 
 def cache_dir() -> Path:
@@ -69,18 +83,49 @@ def _cache_path(source: Path) -> Path:
 def needs_conversion(path: str | Path) -> bool:
     """True when ``path`` is not browser-ready and has no cached conversion yet (the app shows progress)."""
     path = Path(path)
-    return path.suffix.lower() not in BROWSER_READY_SUFFIXES and not _cache_path(path).is_file()
+    try:
+        return path.suffix.lower() not in BROWSER_READY_SUFFIXES and not _cache_path(path).is_file()
+    except OSError:
+        return False  # playable_video names the problem
+
+
+def check_video_file(path: str | Path) -> None:
+    """:class:`InputError` unless ``path`` is a regular file (symlinks followed) starting like its container.
+
+    Only the first 12 bytes are read; the message never quotes them.
+    """
+    from spotting.ui.paths import check_inside
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "video file not found (or not a regular file)", "check the game folder")
+    check_inside(path, "video file")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+    except OSError as error:
+        raise InputError(path, f"video file cannot be read ({error.strerror or type(error).__name__})",
+                         "check the file's permissions") from None
+    suffix = path.suffix.lower()
+    if suffix in (".mp4", ".m4v"):
+        ok, container = head[4:8] in _MP4_BOXES, "an MP4 video"
+    else:
+        ok, container = head[:4] == _EBML, "a WebM video" if suffix == ".webm" else "a Matroska video"
+    if not ok:
+        raise InputError(path, f"not {container}: the file does not start with its header",
+                         "replace it with the half's video (or remove it: the page works without video)")
 
 
 def playable_video(path: str | Path, progress: Progress | None = None) -> Path:
     """A file browsers can play for ``path``: the file itself, or its cached ``.mp4`` conversion.
 
     The conversion runs once per source file (keyed by path, size and mtime) and is written
-    atomically, so an interrupted run leaves no half-written cache entry.
+    atomically, so an interrupted run leaves no half-written cache entry. Raises :class:`InputError`
+    (naming the file) for a file that is not a video of its kind, a cache folder that cannot be
+    created and a conversion that fails.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "video file not found", "check the game folder")
+    check_video_file(path)
     if path.suffix.lower() in BROWSER_READY_SUFFIXES:
         return path
     target = _cache_path(path)
@@ -88,11 +133,23 @@ def playable_video(path: str | Path, progress: Progress | None = None) -> Path:
         conversion_lock = _conversion_locks.setdefault(target, threading.Lock())
     with conversion_lock:  # two sessions asking for the same half convert it once
         if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise InputError(target.parent, f"cannot create the video cache folder for {path.name} "
+                                 f"({error.strerror or type(error).__name__})",
+                                 f"set {CACHE_ENV} to a writable folder") from None
             partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
             try:
                 _convert_to_mp4(path, partial, progress)
                 os.replace(partial, target)
+            except InputError:
+                raise
+            except Exception as error:  # PyAV/FFmpeg (timestamps, codecs), disk full, ...: one line naming the file
+                reason = getattr(error, "strerror", None) or type(error).__name__
+                raise InputError(path, f"could not be prepared for the browser ({reason})",
+                                 "re-download the video, or remux it to .mp4 yourself (ffmpeg -i in.mkv -c copy "
+                                 "out.mp4)") from None
             finally:
                 partial.unlink(missing_ok=True)
     return target
@@ -145,21 +202,56 @@ def _token(path: Path) -> str:
     return hmac.new(_SECRET, str(path).encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def register_video(path: str | Path, game_key: str) -> str:
-    """Allow ``path`` to be served and return its URL. Only the last few games' files stay allowed."""
+def _release_owner(owner: str) -> None:
+    """Forget what ``owner`` registered (its session ended); files other sessions use stay served."""
+    with _lock:
+        _owners.pop(owner, None)
+        _drop_unowned()
+
+
+def _drop_unowned() -> None:
+    owned = {token for games in _owners.values() for tokens in games.values() for token in tokens}
+    for token in [t for t in _files if t not in owned]:
+        del _files[token]
+
+
+@st.cache_resource(scope="session", on_release=_release_owner, show_spinner=False)
+def _session_owner() -> str:
+    """This browser session's name in the allow-list; Streamlit releases it when the session ends."""
+    return "session-" + secrets.token_hex(8)
+
+
+def current_owner() -> str:
+    """The running session's owner name, or :data:`PROCESS_OWNER` outside a Streamlit run."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    return PROCESS_OWNER if get_script_run_ctx(suppress_warning=True) is None else _session_owner()
+
+
+def register_video(path: str | Path, game_key: str, owner: str | None = None, suffix: str | None = None) -> str:
+    """Allow ``path`` to be served and return its URL.
+
+    ``owner`` (default: the running session) keeps its last :data:`MAX_REGISTERED_GAMES` games'
+    files allowed until :func:`_release_owner` (its session's end); ``suffix`` is the container as
+    the game folder names it (a symlink's target may have another name), checked by the caller.
+    """
     path = Path(path).resolve()
-    suffix = path.suffix.lower()
+    suffix = (suffix or path.suffix).lower()
     if suffix not in BROWSER_READY_SUFFIXES:
         raise ValueError(f"{path}: only {sorted(BROWSER_READY_SUFFIXES)} files are served")
+    owner = owner or current_owner()
     token = _token(path)
     with _lock:
-        _files[token] = path
-        _games.setdefault(game_key, set()).add(token)
-        _games.move_to_end(game_key)
-        while len(_games) > MAX_REGISTERED_GAMES:
-            _, dropped = _games.popitem(last=False)
-            for old in dropped - set().union(*_games.values()):
-                _files.pop(old, None)
+        _files[token] = (path, suffix)
+        games = _owners.setdefault(owner, OrderedDict())
+        _owners.move_to_end(owner)
+        games.setdefault(game_key, set()).add(token)
+        games.move_to_end(game_key)
+        while len(games) > MAX_REGISTERED_GAMES:
+            games.popitem(last=False)
+        while len(_owners) > MAX_OWNERS:
+            _owners.popitem(last=False)
+        _drop_unowned()
     return f"{VIDEO_ROUTE_PREFIX}{token}{suffix}"
 
 
@@ -169,17 +261,17 @@ def registered_file(name: str) -> Path | None:
     if match is None:
         return None
     with _lock:
-        path = _files.get(match.group(1))
-    if path is None or path.suffix.lower() != match.group(2):
+        entry = _files.get(match.group(1))
+    if entry is None or entry[1] != match.group(2):
         return None
-    return path
+    return entry[0]
 
 
 def clear_registry() -> None:
     """Forget every registered file (tests)."""
     with _lock:
         _files.clear()
-        _games.clear()
+        _owners.clear()
 
 
 def video_url_for(game: Game, half: int, progress: Progress | None = None) -> str | None:
@@ -193,11 +285,13 @@ def video_url_for(game: Game, half: int, progress: Progress | None = None) -> st
     if source is None:
         return None
     if progress is None and needs_conversion(source):
+        check_video_file(source)  # before drawing a progress bar for a file that is no video
         with _streamlit_progress(f"Preparing `{source.name}` for the browser (once, then cached)") as bar:
             playable = playable_video(source, bar)
     else:
         playable = playable_video(source, progress)
-    return register_video(playable, game_key=str(Path(game.directory).resolve()))
+    suffix = playable.suffix.lower() if playable != source else source.suffix.lower()
+    return register_video(playable, game_key=str(Path(game.directory).resolve()), suffix=suffix)
 
 
 @contextmanager
@@ -222,10 +316,11 @@ def _streamlit_progress(text: str) -> Iterator[Progress | None]:
 
 async def serve_video(request: Request) -> Response:
     """``GET /studio/video/<token>.<ext>``: a registered file with Range support (206), else 404."""
-    path = registered_file(request.path_params["name"])
+    name = request.path_params["name"]
+    path = registered_file(name)
     if path is None or not path.is_file():
         return PlainTextResponse("Not found", status_code=404)
-    return FileResponse(path, media_type=BROWSER_READY_SUFFIXES[path.suffix.lower()],
+    return FileResponse(path, media_type=BROWSER_READY_SUFFIXES["." + name.rsplit(".", 1)[1]],
                         headers={"Cache-Control": "private, max-age=3600"})
 
 
