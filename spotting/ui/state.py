@@ -86,41 +86,80 @@ def _finite(text: str, low: float, high: float) -> float | None:
     return min(high, max(low, value)) if math.isfinite(value) else None
 
 
+URL_NOTES = "_url_notes"  # what a link held that was ignored or changed (shown once, kept for tests)
+
+
+def _shown(text: str) -> str:
+    """A link's value as a notice quotes it: short, without markdown that could format or link."""
+    clean = "".join(c for c in str(text)[:24] if c.isprintable() and c not in "`*_[]()<>\\|#~$")
+    return f"`{clean}`" + ("…" if len(str(text)) > 24 else "")
+
+
+def _url_number(params, name: str, low: float, high: float, notes: list[str], step: float | None = None) -> float | None:
+    """``params[name]`` as a number in [low, high] (rounded to ``step``); a note when ignored or changed."""
+    text = params.get(name)
+    if text is None or text == "":
+        return None
+    value = _finite(text, low, high)
+    if value is None:
+        notes.append(f"{name}={_shown(text)} is not a finite number: ignored")
+        return None
+    if step:
+        value = min(high, max(low, round(round(value / step) * step, 9)))
+    if not math.isclose(value, float(text), rel_tol=0, abs_tol=1e-9):
+        notes.append(f"{name}={_shown(text)} is outside {low:g}…{high:g} or between steps: set to {value:g}")
+    return value
+
+
 def restore_from_url() -> None:
     """On a session's first run, take the shared view from ``st.query_params`` (a shared link reopens it).
 
     ``thr`` threshold, ``tol`` δ in seconds, ``cls`` per-class thresholds (``Goal:0.30,Corner:0.45``),
     ``split``, ``pred`` (saved prediction sets, comma-separated, for ``game``), and the game page's
-    ``src``, ``game``, ``half``, ``nms``, ``t``. Values that are not valid are ignored.
+    ``src``, ``game``, ``half``, ``nms``, ``t``. A link is not trusted: numbers are clamped to their
+    slider's range and step, values that are not valid (``nan``, ``half=3``, an unknown source) are
+    ignored, and one toast says what was changed or ignored (also kept in ``st.session_state[URL_NOTES]``).
     """
     if st.session_state.get("_restored"):
         return
     st.session_state["_restored"] = True
     params = st.query_params
-    if (value := _finite(params.get("thr", ""), 0.0, 1.0)) is not None:
+    notes: list[str] = []
+    if (value := _url_number(params, "thr", 0.0, 1.0, notes, step=0.01)) is not None:
         st.session_state[THRESHOLD] = value
-    if (value := _finite(params.get("nms", ""), 2.0, 60.0)) is not None:
+    if (value := _url_number(params, "nms", 2.0, 60.0, notes, step=1.0)) is not None:
         st.session_state[NMS] = value
-    if (value := _finite(params.get("tol", ""), 1, 60)) is not None:
+    if (value := _url_number(params, "tol", min(TOLERANCES_S), max(TOLERANCES_S), notes)) is not None:
         st.session_state[TOLERANCE] = min(TOLERANCES_S, key=lambda t: abs(t - value))
+        if st.session_state[TOLERANCE] != value:
+            notes.append(f"tol={_shown(params['tol'])} is not one of the tolerances: set to {st.session_state[TOLERANCE]}")
     if params.get("half") in ("1", "2"):
         st.session_state[HALF] = int(params["half"])
-    if (value := _finite(params.get("t", ""), 0.0, 7 * 24 * 3600.0)) is not None:
+    elif params.get("half"):
+        notes.append(f"half={_shown(params['half'])} is not 1 or 2: ignored")
+    if (value := _url_number(params, "t", 0.0, 7 * 24 * 3600.0, notes)) is not None:
         st.session_state[TIME_S] = value
     if params.get("src") in SOURCE_CODES:
         st.session_state[SOURCE] = SOURCE_CODES[params["src"]]
+    elif params.get("src"):
+        notes.append(f"src={_shown(params['src'])} is not one of {', '.join(SOURCE_CODES)}: ignored")
     if params.get("split") in SPLITS:
         st.session_state[SN_SPLIT] = params["split"]
+    elif params.get("split"):
+        notes.append(f"split={_shown(params['split'])} is not a SoccerNet split: ignored")
     if params.get("game"):
         st.session_state[SN_GAME] = params["game"]
         if params.get("pred"):
             st.session_state[saved_key(params["game"])] = [p for p in params["pred"].split(",") if p]
     if params.get("models"):
         st.session_state[SPLIT_MODELS] = [m for m in params["models"].split(",") if m]
-    overrides = decode_class_thresholds(params.get("cls", ""))
+    overrides = decode_class_thresholds(params.get("cls", ""), notes)
     st.session_state[OVERRIDE_CLASSES] = [CLASSES[c] for c in overrides]
     for index, value in overrides.items():
         st.session_state[class_threshold_key(CLASSES[index])] = value
+    st.session_state[URL_NOTES] = notes
+    if notes:
+        st.toast("This link's view was adjusted: " + "; ".join(notes) + ".", icon=":material/link:")
 
 
 def mirror_to_url(values: dict[str, str]) -> None:
@@ -141,13 +180,22 @@ def encode_class_thresholds(class_thresholds: dict[int, float]) -> str:
     return ",".join(f"{CLASSES[c]}:{v:.2f}" for c, v in sorted(class_thresholds.items()))
 
 
-def decode_class_thresholds(text: str) -> dict[int, float]:
-    """Inverse of :func:`encode_class_thresholds`; malformed items are ignored (a link is not an input file)."""
+def decode_class_thresholds(text: str, notes: list[str] | None = None) -> dict[int, float]:
+    """Inverse of :func:`encode_class_thresholds`; malformed items are ignored and values clamped to
+    [0, 1] (a link is not an input file), each noted in ``notes`` when given."""
     result = {}
     for item in (text or "").split(","):
+        if not item:
+            continue
         name, _, value = item.rpartition(":")
-        if name in CLASS_INDEX and (number := _finite(value, 0.0, 1.0)) is not None:
-            result[CLASS_INDEX[name]] = number
+        number = _finite(value, 0.0, 1.0) if name in CLASS_INDEX else None
+        if number is None:
+            if notes is not None:
+                notes.append(f"cls item {_shown(item)} is not Class:threshold: ignored")
+            continue
+        if notes is not None and not math.isclose(number, float(value), abs_tol=1e-9):
+            notes.append(f"cls threshold {_shown(item)} is outside 0…1: set to {number:g}")
+        result[CLASS_INDEX[name]] = number
     return result
 
 
@@ -157,3 +205,9 @@ def shared_url(threshold: float, tolerance: int, class_thresholds: dict[int, flo
     if class_thresholds:
         url["cls"] = encode_class_thresholds(class_thresholds)
     return url
+
+
+# The game page's player. TIME_OWNER: the game and half the time in TIME_S belongs to (the player's
+# ``clock_id``); SEEK: the last seek request, ``(counter, seconds)``.
+TIME_OWNER = "_time_owner"
+SEEK = "_seek"
