@@ -26,6 +26,7 @@ SOURCE_SYMBOLS = ("circle", "square", "triangle-up", "star", "hexagon", "cross")
 CURVE_COLOR = "#2563eb"
 LANE_SHADE = "rgba(148, 163, 184, 0.13)"
 MAX_CURVE_POINTS = 1500
+MAX_LANE_MARKERS = 4000  # per prediction source: more is not readable, and costs seconds per rerun to send
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,26 @@ def _clipped_markers(part: Annotations, name: str, color: str, status: str, half
                     lane_y[part.class_index], marker, hover, group)
 
 
+def thin_markers(events: Annotations, half_duration_s: float, budget: int = MAX_LANE_MARKERS) -> Annotations:
+    """At most about ``budget`` of ``events`` for drawing: within each class, the most confident event of
+    each time bin (bins sized so the classes together fit the budget). ``events`` as they are when they
+    fit. Only what is drawn is thinned: thresholds, tables and metrics use every event.
+    """
+    if len(events) <= budget:
+        return events
+    classes = np.unique(events.class_index)
+    bins = max(16, budget // max(1, len(classes)))
+    seconds = events.position_ms / 1000.0
+    slot = np.clip((seconds / max(half_duration_s, 1e-9) * bins).astype(np.int64), 0, bins - 1)
+    key = events.class_index * bins + slot
+    confidence = np.nan_to_num(events.confidence, nan=-np.inf)
+    order = np.lexsort((-confidence, key))  # each bin's events, most confident first
+    ordered = key[order]
+    first = np.ones(len(order), bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return events.select(np.sort(order[first]))
+
+
 def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int],
                     labels: Annotations | None = None, label_matched: np.ndarray | None = None,
                     lanes: Sequence[Lane] = (), curves: Sequence[Curve] = (),
@@ -183,16 +204,21 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
                    (" — false alarm", ~np.asarray(lane.matched, bool), FP_COLOR, "no ground truth near (FP)")])
         seconds = events.position_ms / 1000.0
         outside = (seconds < 0) | (seconds > half_duration_s)
+        budget = max(64, MAX_LANE_MARKERS // len(groups))
         for suffix, group_mask, color, status in groups:
-            part = events.select(mask & group_mask & ~outside)
-            confidence = np.clip(part.confidence, 0.0, 1.0)
+            whole = events.select(mask & group_mask & ~outside)
+            part = thin_markers(whole, half_duration_s, budget)
+            confidence = np.clip(np.nan_to_num(part.confidence, nan=0.0), 0.0, 1.0)
             marker = {"symbol": symbol, "color": color, "size": (6 + 10 * confidence).tolist(),
                       "opacity": (0.35 + 0.65 * confidence).tolist(), "line": {"width": 0}}
-            data.append(_markers(f"{lane.name}{suffix}", part.position_ms / 1000.0,
+            shown = "" if len(part) == len(whole) else f" ({len(part):,} most confident of {len(whole):,} drawn)"
+            data.append(_markers(f"{lane.name}{suffix}{shown}", part.position_ms / 1000.0,
                                  -lane_of[part.class_index] + source_offsets[index], marker,
                                  _hover_data(part, lane.name, np.full(len(part), status)), lane.name))
             if (mask & group_mask & outside).any():
-                data.append(_clipped_markers(events.select(mask & group_mask & outside), lane.name + suffix, color,
+                clipped = events.select(mask & group_mask & outside)
+                clipped = thin_markers(clipped, half_duration_s, budget)  # each side of the half keeps its best
+                data.append(_clipped_markers(clipped, lane.name + suffix, color,
                                              status, half_duration_s, -lane_of + source_offsets[index], lane.name))
 
     rows = 1 + len(curves)
