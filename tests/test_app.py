@@ -18,8 +18,9 @@ from streamlit.testing.v1 import AppTest
 from spotting import demo
 from spotting.checkpoint import save_checkpoint
 from spotting.model import CALF, ModelConfig
-from spotting.results import write_results
-from spotting.soccernet import CLASSES, Annotations, format_game_time
+from spotting.metrics import average_map
+from spotting.results import read_results, write_results
+from spotting.soccernet import CLASSES, Annotations, format_game_time, read_labels
 
 PAGE = str(Path(__file__).resolve().parents[1] / "spotting" / "ui" / "page.py")
 GAME_NAME = "league/2020-2021/2020-01-01 - 20-00 Home 1 - 0 Away"
@@ -152,12 +153,27 @@ def test_results_path_adds_a_parallel_lane(app, fixture_root):
     app.session_state["results_paths"] = str(fixture_root / "other" / "results_spotting.json")
     run_clean(app)
     assert set(event_rows(app)["source"]) == {"modelA", "other"}
-    assert not any("Average-mAP loose" in d.value.columns for d in app.dataframe)  # lazy tab: not computed yet
+    assert not any("loose, classes present" in d.value.columns for d in app.dataframe)  # lazy tab: not computed yet
     app.session_state["details_tab"] = "Metrics"
     run_clean(app)
-    metrics = next(d.value for d in app.dataframe if "Average-mAP loose" in d.value.columns)
-    assert list(metrics["source"]) == ["modelA", "other"]
-    assert ((metrics["Average-mAP loose"] >= 0) & (metrics["Average-mAP loose"] <= 1)).all()
+    official = next(d.value for d in app.dataframe if "loose, classes present" in d.value.columns)
+    assert list(official["source"]) == ["modelA", "other"]
+    # The official figure is SoccerNet's on every prediction of the file, whatever the display threshold.
+    labels = read_labels(fixture_root / "soccernet" / GAME_NAME / "Labels-v2.json")
+    for source, path in (("modelA", fixture_root / "predictions" / "modelA" / GAME_NAME / "results_spotting.json"),
+                         ("other", fixture_root / "other" / "results_spotting.json")):
+        expected = average_map([labels], [read_results(path)], metric="loose")
+        row = official[official["source"] == source].iloc[0]
+        assert row["loose"] == pytest.approx(expected.a_mAP, abs=1e-12)
+        present = (expected.num_labels_visible + expected.num_labels_unshown) > 0
+        assert present.sum() < 17  # the fixture lacks some classes: the two figures must differ
+        assert row["loose, classes present"] == pytest.approx(expected.a_mAP_per_class[present].mean(), abs=1e-12)
+        assert row["loose"] == pytest.approx(row["loose, classes present"] * present.sum() / 17, abs=1e-12)
+    app.session_state["threshold"] = 0.9
+    run_clean(app)
+    again = next(d.value for d in app.dataframe if "loose, classes present" in d.value.columns)
+    assert list(again["loose"]) == list(official["loose"])  # threshold-free
+    assert any(f"{int(present.sum())} of 17 classes have ground truth" in c.value for c in app.main.caption)
 
 
 def test_uploaded_results_file_shows_its_events(app, fixture_root):

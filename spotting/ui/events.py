@@ -21,6 +21,7 @@ class SourceEvents:
     events: Annotations
     matched: np.ndarray | None = None  # (N,) bool, per event: a ground truth lies within the tolerance
     label_matched: np.ndarray | None = None  # (L,) bool, per label: this source found it
+    candidates: Annotations | None = None  # every prediction before thresholds: the official, threshold-free figures
 
 
 def match(labels: Annotations | None, events: Annotations, tolerance_s: float,

@@ -176,7 +176,7 @@ def threshold_and_match(name: str, candidates: Annotations, labels: Annotations 
     except InputError as error:
         st.error(str(error), icon=":material/error:")
         matched, label_matched = None, None
-    return SourceEvents(name, kept, matched, label_matched)
+    return SourceEvents(name, kept, matched, label_matched, candidates)
 
 
 def half_figure(data: sources.GameData, shown: list[SourceEvents], half: int, classes: list[int],

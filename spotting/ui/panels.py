@@ -105,10 +105,18 @@ def _game_figures(labels: Annotations, events: Annotations, tolerance_s: float, 
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _average_map(labels: Annotations, events: Annotations, metric: str) -> float:
+def _official(labels: Annotations, events: Annotations, metric: str) -> tuple[float, float, int]:
+    """``(official Average-mAP, mean over the classes present, number of classes present)`` of one game.
+
+    Official: SoccerNet's ``evaluate()`` on this game alone, threshold-free (its 200 thresholds), every
+    class counted, so a class without ground truth here is an AP of 0.
+    """
     from spotting.metrics import average_map
 
-    return float(average_map([labels], [events], metric=metric).a_mAP)
+    result = average_map([labels], [events], metric=metric)
+    present = (result.num_labels_visible + result.num_labels_unshown) > 0
+    mean_present = float(np.mean(result.a_mAP_per_class[present])) if present.any() else 0.0
+    return float(result.a_mAP), mean_present, int(present.sum())
 
 
 def metrics_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, thresholds: np.ndarray) -> None:
@@ -119,20 +127,30 @@ def metrics_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, th
         st.info("Load predictions (sidebar) to see metrics.")
         return
     key = tuple(float(t) for t in thresholds)
-    rows, per_source = [], {}
+    official_rows, rows, per_source = [], [], {}
+    present = 0
     for source in shown:
+        every = source.candidates if source.candidates is not None else source.events
+        loose, loose_present, present = _official(data.labels, every, "loose")
+        tight, tight_present, _ = _official(data.labels, every, "tight")
+        official_rows.append({"source": source.name, "loose": loose, "tight": tight,
+                              "loose, classes present": loose_present, "tight, classes present": tight_present})
         figures = _game_figures(data.labels, source.events, float(tolerance), key)
         per_source[source.name] = figures
-        totals = _totals(figures)
-        rows.append({"source": source.name, "Average-mAP loose": _average_map(data.labels, source.events, "loose"),
-                     "Average-mAP tight": _average_map(data.labels, source.events, "tight"),
-                     f"mAP @ δ={tolerance}s": float(np.mean(np.asarray(figures.ap))), **totals})
-    st.caption("Computed on the events shown (after thresholds and NMS), over both halves of this game — "
-               "the same events the Export tab writes.")
-    percent = st.column_config.NumberColumn(format="%.3f")
+        rows.append({"source": source.name, **_totals(figures),
+                     f"mAP @ δ={tolerance}s": float(np.mean(np.asarray(figures.ap)))})
+    three = st.column_config.NumberColumn(format="%.3f")
+    st.markdown("**Official Average-mAP of this game** — threshold-free (SoccerNet's `evaluate()` on this game "
+                "alone, every prediction at its 200 thresholds): the figure to quote.")
+    st.dataframe(pd.DataFrame(official_rows), hide_index=True, width="stretch",
+                 column_config={c: three for c in ("loose", "tight", "loose, classes present", "tight, classes present")})
+    st.caption(f"{present} of {NUM_CLASSES} classes have ground truth in this game. Officially every class counts "
+               f"and one without ground truth scores 0, so this game's official figure cannot exceed {present}/"
+               f"{NUM_CLASSES} = {present / NUM_CLASSES:.3f}; *classes present* averages over those {present} only.")
+    st.markdown(f"**At the current thresholds** — the events shown (after thresholds and NMS, both halves), matched "
+                f"within ±δ/2, δ = {tolerance} s: what the timeline colours and the Export tab writes.")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={c: percent for c in ("Average-mAP loose", "Average-mAP tight",
-                                                     f"mAP @ δ={tolerance}s", "precision", "recall")})
+                 column_config={c: three for c in (f"mAP @ δ={tolerance}s", "precision", "recall")})
     name = st.selectbox("Per class, for", list(per_source), key="metrics_source") if len(per_source) > 1 \
         else next(iter(per_source))
     st.dataframe(_per_class(per_source[name], data.labels), hide_index=True, width="stretch",
