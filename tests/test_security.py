@@ -185,6 +185,17 @@ def test_game_with_bad_labels_gives_an_error_naming_them(app, fixture_root, tmp_
     assert "Labels-v2.json" in messages(app) and problem in messages(app)
 
 
+def test_split_page_names_a_labels_file_of_another_shape(fixture_root, tmp_path, monkeypatch):
+    copy_game(fixture_root, tmp_path / "sn", labels=json.dumps(
+        {"annotations": [{"gameTime": "1 - 00:10", "label": {"name": "Goal"}, "position": "1"}]}))
+    monkeypatch.setenv("SOCCERNET_DIR", str(tmp_path / "sn"))
+    app = AppTest.from_file(SPLIT_PAGE, default_timeout=60)
+    app.session_state["sn_split"] = "all folders"
+    app.run()
+    assert not app.exception, app.exception
+    assert "Labels-v2.json: not a SoccerNet Labels-v2.json" in messages(app)
+
+
 # ------------------------------------------------------------------ 3. a 2 GB file typed as a results path
 
 def test_huge_results_path_is_refused_from_its_size_once(app, tmp_path, monkeypatch):

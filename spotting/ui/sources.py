@@ -180,7 +180,7 @@ def load_game(game: Game, title: str, url_local: str, stamps: tuple) -> GameData
 
     ``stamps`` (file mtimes, see :func:`game_stamps`) is only part of the cache key: edited files are re-read.
     """
-    labels = _checked_labels(game.labels_path, lambda: game.read_labels()) if game.has_labels else None
+    labels = checked_labels(game.labels_path, lambda: game.read_labels()) if game.has_labels else None
     frames = {}
     for half in HALVES:
         if game.features_path(half).is_file():
@@ -188,7 +188,7 @@ def load_game(game: Game, title: str, url_local: str, stamps: tuple) -> GameData
     return GameData(game, title, labels, _half_durations(game, labels, frames), tuple(sorted(frames)), url_local)
 
 
-def _checked_labels(name: str | Path, read: Callable[[], Annotations]) -> Annotations:
+def checked_labels(name: str | Path, read: Callable[[], Annotations]) -> Annotations:
     """``read()``, with what the labels reader does not expect (a list where a label should be, ...)
     turned into an :class:`InputError` naming the file instead of a traceback."""
     try:
@@ -350,7 +350,7 @@ def uploaded_game(features: dict[int, tuple[str, bytes]], labels: tuple[str, byt
             raise upload_name(error) from None
     if labels is not None:
         name, data = labels
-        _checked_labels(name, lambda: parse_labels(_json_bytes(name, data), name))  # errors name the upload
+        checked_labels(name, lambda: parse_labels(_json_bytes(name, data), name))  # errors name the upload
         _write_upload(name, data, directory / LABELS_FILE)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     files = tuple(sorted(p.name for p in directory.iterdir()))

@@ -60,7 +60,10 @@ def _mtime(path: Path) -> float:
 @st.cache_resource(show_spinner="Reading the split's labels…", max_entries=8)
 def _split_labels(root: str, split: str | None, stamp: float) -> SplitLabels:
     games = find_games(root, split=split, require="labels")
-    labels = [read_labels(g.labels_path, unknown="skip") for g in games]  # unknown labels skipped, as officially
+    from spotting.ui.sources import checked_labels
+
+    # Unknown labels skipped, as officially; a file of another shape is an InputError naming it, not a traceback.
+    labels = [checked_labels(g.labels_path, lambda g=g: read_labels(g.labels_path, unknown="skip")) for g in games]
     return SplitLabels([g.name for g in games], labels, tuple(_mtime(g.labels_path) for g in games))
 
 
