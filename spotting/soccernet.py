@@ -104,7 +104,7 @@ def _half_of(game_time: object, path: Path, index: int) -> int:
     text = str(game_time)
     head = text.split(" - ")[0].strip() if " - " in text else text[:1]
     if head not in ("1", "2"):
-        raise InputError(path, f"annotation {index}: gameTime {game_time!r} is not 'H - MM:SS' with H = 1 or 2",
+        raise InputError(path, f"annotation {index}: gameTime {text[:40]!r} is not 'H - MM:SS' with H = 1 or 2",
                          "fix or remove that annotation")
     return int(head)
 
@@ -123,10 +123,13 @@ def parse_labels(data: dict, path: str | Path = LABELS_FILE, unknown: str = "err
         if not isinstance(item, dict) or "label" not in item or "gameTime" not in item:
             raise InputError(path, f"annotation {i} lacks 'label' or 'gameTime'", "fix or remove that annotation")
         label = item["label"]
+        if not isinstance(label, str):  # a list or a number: SoccerNet's evaluator fails on it too
+            raise InputError(path, f"annotation {i}: label is a {type(label).__name__}, not a class name",
+                             "fix or remove that annotation")
         if label not in CLASS_INDEX:
             if unknown == "skip":
                 continue
-            raise InputError(path, f"annotation {i}: unknown label {label!r}",
+            raise InputError(path, f"annotation {i}: unknown label {label[:60]!r}",
                              f"use one of the 17 SoccerNet-v2 classes: {', '.join(CLASSES)}")
         h = _half_of(item["gameTime"], path, i)
         try:

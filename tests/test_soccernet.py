@@ -165,3 +165,18 @@ def test_every_real_game_name_keeps_home_team_score_and_away_team(shared_data):
         assert league_and_season(row["game"]) == tuple(row["game"].split("/")[:2])
     barcelona = [r["game"] for r in rows if "Barcelona" in r["game"]]
     assert barcelona and all("Barcelona" in game_title(g) for g in barcelona)
+
+
+@pytest.mark.parametrize("annotation, problem", [
+    ({"gameTime": "1 - 00:10", "label": ["Goal"], "position": "10000"}, "label is a list"),
+    ({"gameTime": "1 - 00:10", "label": 7, "position": "10000"}, "label is a int"),
+    ({"gameTime": "x" * 5000, "label": "Goal", "position": "10000"}, "is not 'H - MM:SS'"),
+])
+def test_labels_of_the_wrong_kind_are_named_in_one_short_line(annotation, problem):
+    from spotting.errors import InputError
+    from spotting.soccernet import parse_labels
+
+    with pytest.raises(InputError) as error:
+        parse_labels({"annotations": [annotation]}, "game/Labels-v2.json", unknown="skip")
+    message = str(error.value)
+    assert problem in message and "game/Labels-v2.json" in message and len(message) < 300
