@@ -1,22 +1,54 @@
-"""The player component's Python side (AppTest), its plotly.js route, and the app.py entry."""
+"""The player component: its Python side (AppTest), its JS modules (node), the bundle Streamlit gets,
+its plotly.js route, the app.py entry, and the game page's use of it (event list, one clock).
+
+Node runs the JS tests (``tests/js/``); without node those tests skip, unless
+``STUDIO_REQUIRE_BROWSER=1`` (CI), which makes a missing node a failure.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
+from spotting.results import write_results
+from spotting.soccernet import CLASS_INDEX, CLASSES, Annotations, format_game_time
 from spotting.ui import player
+from spotting.ui.figures import clock
+from spotting.ui.player.bundle import bundle
 
 REPO = Path(__file__).resolve().parents[1]
+PLAYER_DIR = REPO / "spotting" / "ui" / "player"
+JS_TESTS = REPO / "tests" / "js"
+PAGE = str(REPO / "spotting" / "ui" / "page.py")
+
+
+def node_or_skip() -> str:
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("STUDIO_REQUIRE_BROWSER") == "1":
+            pytest.fail("node is required (STUDIO_REQUIRE_BROWSER=1) but not installed")
+        pytest.skip("node is not installed")
+    return node
+
+
+def run_node_module(code: str, *args: str) -> str:
+    """Run ``code`` as an ES module under node; returns its stdout."""
+    result = subprocess.run([node_or_skip(), "--input-type=module", "-e", code, *args], cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 SCRIPT = textwrap.dedent('''
     import numpy as np
@@ -106,15 +138,119 @@ def test_plotly_route_serves_the_bundled_library():
     assert len(response.content) == player.PLOTLY_JS.stat().st_size
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_player_js_parses_as_one_module(tmp_path):
+def test_the_bundle_streamlit_gets_imports_under_node_with_a_default_function(tmp_path):
+    """Exactly what the browser imports: one module, valid, no DOM touched at import time."""
     app = AppTest.from_string("from spotting.ui.player import video_player_timeline\n"
                               "video_player_timeline(key='p', figure={}, video_url=None, half_duration_s=1.0, "
                               "event_times_s=[])").run()
     module = tmp_path / "player.mjs"
-    module.write_text(mounted(app)[0].js_content)  # exactly what the browser imports
-    result = subprocess.run(["node", "--check", str(module)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    module.write_text(mounted(app)[0].js_content)
+    assert run_node_module(f"const m = await import({json.dumps(module.as_uri())}); "
+                           "console.log(typeof m.default);").strip() == "function"
+
+
+def test_js_unit_tests_pass_under_node():
+    """``node --test tests/js/``: the pure time logic (seek, clock, next / previous, counter) and the key rules."""
+    node = node_or_skip()
+    files = sorted(str(p) for p in JS_TESTS.glob("*.test.mjs"))
+    assert len(files) >= 2, files
+    result = subprocess.run([node, "--test", *files], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert re.search(r"^# fail 0$", result.stdout, re.M), result.stdout[-2000:]
+
+
+def test_player_clock_agrees_with_the_pages_clock():
+    """The player's clock text and the time it reports read as the page's ``clock`` of the same time
+    (#14: the player said 15:59.0 while the "Now" line said 15:58)."""
+    rng = np.random.default_rng(0)
+    values = [0.0, 0.05, 0.95, 59.99, 60.0, 958.96, 958.9996, 959.0, 2839.999, 6000.5, -3.0, -0.4,
+              *rng.uniform(0, 6000, 400).tolist(), *(np.arange(200) + 0.999).tolist()]
+    timing = (PLAYER_DIR / "timing.js").as_uri()
+    out = run_node_module(
+        f"import {{ clockText, reportedTime }} from {json.dumps(timing)};\n"
+        "const values = JSON.parse(process.argv[1]);\n"
+        "console.log(JSON.stringify(values.map((t) => [clockText(t), clockText(t, { tenths: true }), reportedTime(t)])));",
+        json.dumps(values))
+    for t, (text, with_tenths, reported) in zip(values, json.loads(out), strict=True):
+        assert text == clock(t), t
+        assert with_tenths.startswith(clock(t) + "."), (t, with_tenths)
+        assert clock(reported) == clock(t), (t, reported)  # what Python receives shows the same second
+
+
+def test_plotly_private_fields_are_used_in_the_adapter_only():
+    private = re.compile(r"_fullLayout|\._offset|\._length|\._size|\.l2p\(|\.p2l\(")
+    users = sorted(p.name for p in PLAYER_DIR.glob("*.js") if private.search(p.read_text()))
+    assert users == ["plotly_adapter.js"]
+    adapter = (PLAYER_DIR / "plotly_adapter.js").read_text()
+    for line_number, line in enumerate(adapter.splitlines(), 1):  # each use sits under a comment saying why
+        if private.search(line) and not line.lstrip().startswith("//"):
+            before = adapter.splitlines()[:line_number - 1]
+            function_start = max(i for i, text in enumerate(before) if text.startswith("export function"))
+            assert any("Private" in text for text in before[max(0, function_start - 12):function_start]), line
+
+
+# ------------------------------------------------------------------------- the bundle step
+
+def write_modules(folder: Path, **sources: str) -> Path:
+    for name, text in sources.items():
+        (folder / f"{name}.js").write_text(textwrap.dedent(text))
+    return folder
+
+
+def test_bundle_keeps_each_modules_names_private_and_evaluates_dependencies_first(tmp_path):
+    write_modules(
+        tmp_path,
+        a="""
+            import { B } from "./b.js";
+            const secret = 1;
+            export function a() { return secret + B; }
+        """,
+        b="""
+            const secret = 10;
+            export const B = secret;
+            export const order = (globalThis.order = [...(globalThis.order || []), "b"]);
+        """,
+        entry="""
+            import { a } from "./a.js";
+            import { B as b, order } from "./b.js";
+            const secret = 100;
+            export default function () { return [a() + b + secret, order]; }
+        """,
+    )
+    text = bundle(tmp_path, "entry.js")
+    module = tmp_path / "bundle.mjs"
+    module.write_text(text)
+    out = run_node_module(f"const m = await import({json.dumps(module.as_uri())}); console.log(JSON.stringify(m.default()));")
+    assert json.loads(out) == [121, ["b"]]  # each `secret` its own; b evaluated once
+
+
+@pytest.mark.parametrize(("sources", "problem"), [
+    ({"entry": 'import { nope } from "./a.js";\nexport default function () {}', "a": "export const yes = 1;"},
+     "imports nope that a.js does not export"),
+    ({"entry": 'import { x } from "./a.js";\nexport default function () {}',
+      "a": 'import { y } from "./b.js";\nexport const x = 1;', "b": 'import { x } from "./a.js";\nexport const y = 2;'},
+     "import cycle: a.js → b.js → a.js"),
+    ({"entry": 'import { x } from "./missing.js";\nexport default function () {}'}, "missing.js not found"),
+    ({"entry": "const x = 1;\nexport { x };\nexport default function () {}"}, "does not handle"),
+    ({"entry": 'import * as a from "./a.js";\nexport default function () {}', "a": "export const x = 1;"},
+     "does not handle"),
+    ({"entry": 'import { x } from "./a.js";\nexport default function () {}', "a": "export default function () {}"},
+     "only the entry module may have a default export"),
+    ({"entry": "export function f() {}"}, "needs `export default function`"),
+    ({"entry": "export const X = 1;\nexport default function () {}"}, "exports only its default function"),
+])
+def test_bundle_refuses_what_it_cannot_keep_faithful(tmp_path, sources, problem):
+    write_modules(tmp_path, **sources)
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        bundle(tmp_path, "entry.js")
+
+
+def test_player_modules_import_only_what_they_use_from_each_other():
+    """The real modules: every import is exported by its module (node checks it too) and each module is
+    in the bundle once, dependencies first."""
+    text = bundle(PLAYER_DIR, "player.js")
+    heads = re.findall(r"^// -+ (\S+\.js)$", text, re.M)
+    assert heads == ["timing.js", "keys.js", "plotly_adapter.js", "timeline.js", "player.js"]
 
 
 def test_app_py_is_discovered_as_an_asgi_app_with_our_routes():
@@ -127,9 +263,31 @@ def test_app_py_is_discovered_as_an_asgi_app_with_our_routes():
         import app
         paths = [route.path for route in app.app._user_routes]
         assert "/studio/video/{name}" in paths and "/studio/assets/plotly.min.js" in paths, paths
-        assert app.app.script_path.as_posix().endswith("spotting/ui/page.py")
+        assert app.app.script_path.as_posix().endswith("spotting/ui/main.py")
         print("ok")
     ''')
     # A separate interpreter: constructing st.App pins process-wide Streamlit config.
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr
+
+
+def test_a_report_for_another_clock_is_not_taken_for_the_current_time():
+    """The browser's last report belongs to the game and half it was made for (its ``clock_id``)."""
+    app = AppTest.from_string(textwrap.dedent('''
+        import streamlit as st
+        from spotting.ui.player import video_player_timeline
+        st.session_state["state"] = video_player_timeline(
+            key="player", figure={}, video_url=None, half_duration_s=2700.0, event_times_s=[],
+            start_time_s=st.session_state.get("start", 0.0), clock_id=st.session_state.get("clock", "A|1"))
+    '''))
+    app.session_state["start"] = 600.0
+    app.run()
+    assert app.session_state["state"].current_time_s == 600.0
+    assert mounted(app)[1]["clock_id"] == "A|1"
+    app.session_state["player"] = {"playback": {"current_time_s": 700.5, "paused": True, "clock_id": "A|1"}}
+    app.run()
+    assert app.session_state["state"].current_time_s == 700.5
+    app.session_state["clock"], app.session_state["start"] = "B|1", 0.0
+    app.run()  # the browser still holds game A's report
+    assert app.session_state["state"].current_time_s == 0.0
+    assert mounted(app)[1]["clock_id"] == "B|1"

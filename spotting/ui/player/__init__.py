@@ -9,6 +9,15 @@ Reruns keep playback: the component is mounted with ``key=``, so Streamlit re-ca
 the same DOM; the JS builds the video once and only updates the figure (``Plotly.react``) or the
 ``src`` when they change. Plotly.js itself (4.8 MB) is not sent with every rerun: ``app.py`` serves
 plotly's bundled ``plotly.min.js`` from :func:`asset_routes` and the JS loads it once per page.
+
+The front end is a few ES modules in this folder: ``player.js`` (the entry: DOM, video, clock,
+reports), ``timeline.js`` (figure, playhead, click-to-seek), ``timing.js`` (pure time logic),
+``keys.js`` (shortcuts and who gets a key) and ``plotly_adapter.js`` (every use of Plotly's private
+fields). :mod:`.bundle` joins them into the one module Streamlit takes; node tests them as they are.
+
+One clock: the page owns the time of a game's half and names that half with ``clock_id``; the
+browser starts at ``start_time_s`` whenever ``clock_id`` changes and tags each report with it, and a
+report tagged with another ``clock_id`` (the previous game's) is not taken for the current time.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from spotting.ui.player.bundle import bundle
+
 _HERE = Path(__file__).resolve().parent
 PLOTLY_URL = "/studio/assets/plotly.min.js"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -32,9 +43,7 @@ COMPONENT_NAME = "action_spotting_studio_player"
 _player_component = st.components.v2.component(
     COMPONENT_NAME,
     css=(_HERE / "player.css").read_text(encoding="utf-8"),
-    # One ES module from two files: player.js (DOM, clock, keys, the default export) and
-    # timeline.js (plotly, playhead, click-to-seek); function declarations are hoisted.
-    js="\n".join((_HERE / name).read_text(encoding="utf-8") for name in ("player.js", "timeline.js")),
+    js=bundle(_HERE, "player.js"),  # the entry module and what it imports, as one module
     isolate_styles=False,  # plotly injects its styles into the document; a shadow root would hide them
 )
 
@@ -69,17 +78,23 @@ def video_player_timeline(
     seek_request: tuple[int, float] | None = None,
     height_px: int = 720,
     notice: str | None = None,
+    clock_id: str = "",
 ) -> PlayerState:
     """Mount (or update in place) the player and return the browser's current playback state.
 
     - ``figure``: plotly figure dict whose x axis is seconds within the half, shared by all rows.
       Clicking anywhere in its plot area seeks there (a click near an event marker snaps to it).
-    - ``video_url``: from :func:`spotting.ui.video.video_url_for`; ``None`` keeps the timeline and
-      a click-driven cursor, with ``notice`` shown.
-    - ``event_times_s``: where next / previous event (buttons, keys n / p) jump.
-    - ``start_time_s``: where a newly loaded video starts (a remount in the same tab resumes instead).
+    - ``video_url``: from :func:`spotting.ui.video.video_url_for`; ``None``: a one-line notice
+      (``notice``, or a default) takes the video's place, Play is off, and clicks, keys and seek
+      requests move the playhead.
+    - ``event_times_s``: where next / previous event (buttons, keys n / p) jump and what the
+      "event i / N" counter counts: one entry per event (repeats kept), not per distinct time.
+    - ``clock_id``: names the game and half the time belongs to. On the first mount and whenever it
+      changes, the player starts at ``start_time_s``; until the browser reports for this
+      ``clock_id``, the returned time is ``start_time_s``.
     - ``seek_request=(counter, seconds)``: seeks once each time ``counter`` changes.
-    Keys: space, ← / → (±5 s, Shift ±30 s), , / . (±0.5 s), n / p, [ / ] (speed), ? (help).
+    Keys: space, ← / → (±5 s, Shift ±30 s), , / . (±0.5 s), n / p, [ / ] (speed), ? (help). They reach
+    the player unless a text field has the focus, or a control reached with Tab that uses the key.
     """
     data = {
         "key": key,
@@ -87,6 +102,7 @@ def video_player_timeline(
         "video_url": video_url,
         "half_duration_s": float(half_duration_s),
         "event_times_s": sorted(float(t) for t in event_times_s),
+        "clock_id": str(clock_id),
         "start_time_s": float(start_time_s),
         "seek_request": None if seek_request is None else [int(seek_request[0]), float(seek_request[1])],
         "height_px": int(height_px),
@@ -102,6 +118,8 @@ def video_player_timeline(
         on_playback_change=_ignore_change,
     )
     playback = getattr(result, "playback", None) or default
+    if playback.get("clock_id") != str(clock_id):  # not yet reported for this game and half
+        playback = default
     state = PlayerState(current_time_s=float(playback.get("current_time_s", start_time_s)),
                         paused=bool(playback.get("paused", True)))
     # A new seek request takes effect in the browser after this run; report its target already, so

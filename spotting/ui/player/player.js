@@ -1,11 +1,25 @@
-// Video + timeline player for Action Spotting Studio (a Streamlit components.v2 module).
+// Video + timeline player for Action Spotting Studio: the entry module of an st.components.v2
+// component (spotting/ui/player/bundle.py makes the one module Streamlit takes from this file and
+// the modules it imports).
 //
 // Streamlit calls the default export again, with the SAME parentElement, whenever `data` changes
-// (a threshold moved → a new figure). So the DOM, the <video> and the listeners are built once
-// and kept on the root element; later calls only update the figure in place (Plotly.react) and
-// set video.src when the URL really changes. Rebuilding would restart playback at 0.
+// (a threshold moved → a new figure). So the DOM, the <video> and the listeners are built once and
+// kept on the root element; later calls only update the figure in place and set video.src when the
+// URL really changes. Rebuilding would restart playback at 0.
+//
+// One clock: Python owns the time of a game's half (`start_time_s`, `clock_id`); the player starts
+// there whenever `clock_id` changes (another game or half) and reports every move back with that id,
+// so a report meant for the previous game is never taken for this one.
+
+import { clockText, eventCounterText, nextEvent, previousEvent, reportedTime, seekTarget } from "./timing.js";
+import { SHORTCUTS, SPEEDS, focusKind, focusTracker, focusedElement, keyOwner, shortcutAction, stepSpeed } from "./keys.js";
+import { clickToSeek, drawCursor, followPlayhead, renderFigure } from "./timeline.js";
+import { fitHeight, purge } from "./plotly_adapter.js";
 
 const ROOT_CLASS = "asp-root";
+const DEFAULT_PLOTLY_URL = "/studio/assets/plotly.min.js";
+const NO_VIDEO = "No video for this half: click the timeline or use n / p and the arrow keys to move the playhead.";
+const REPORT_INTERVAL_MS = 1000; // time flows back to Python at most once a second while playing
 // Icons as inline SVG: the page's fonts need not have media-control glyphs.
 const svg = (path) => `<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><path fill="currentColor" d="${path}"/></svg>`;
 const ICONS = {
@@ -14,22 +28,11 @@ const ICONS = {
   prev: svg("M6 6h2v12H6zm3.5 6 8.5 6V6z"),
   next: svg("M16 6h2v12h-2zM6 18l8.5-6L6 6z"),
 };
-const REPORT_INTERVAL_MS = 1000; // time flows back to Python at most once a second while playing
-const SNAP_PX = 6; // a click this close to an event marker snaps to the event
-const SPEEDS = [0.25, 0.5, 1, 1.5, 2, 4];
-const SHORTCUTS = [
-  ["Space", "play / pause"],
-  ["← / →", "back / forward 5 s"],
-  ["Shift + ← / →", "back / forward 30 s"],
-  [", / .", "step 0.5 s (one feature frame)"],
-  ["n / p", "next / previous event"],
-  ["[ / ]", "slower / faster"],
-  ["Click the timeline", "seek there (markers snap to their event)"],
-  ["?", "show / hide this help"],
-];
-// Where a player resumes after a remount (same tab): key + video → seconds.
-const resumeTimes = (window.__aspResumeTimes = window.__aspResumeTimes || new Map());
-const seenSeeks = (window.__aspSeenSeeks = window.__aspSeenSeeks || new Map());
+
+// Seek requests already carried out, per player key: a remount (page switch) must not repeat one.
+const seenSeeks = new Map();
+// With several players on a page, the one the user touched last takes the keys.
+let activePlayer = null;
 
 export default function (component) {
   const { data, parentElement } = component;
@@ -63,8 +66,7 @@ function buildPlayer(parent) {
   const root = el("div", ROOT_CLASS, { "data-testid": "studio-player", tabindex: "-1" });
   const stage = el("div", "asp-stage");
   const video = el("video", "asp-video", { preload: "auto", playsinline: "" });
-  video.muted = false;
-  const novideo = el("div", "asp-novideo");
+  const novideo = el("div", "asp-novideo", { role: "status" });
   const help = el("div", "asp-help", { hidden: "" });
   help.append(el("div", "asp-help-title", {}, "Keyboard shortcuts"));
   const table = el("dl", "asp-help-list");
@@ -83,7 +85,7 @@ function buildPlayer(parent) {
   const play = button("asp-play", "", "Play / pause (space)", ICONS.play);
   const fwd = button("asp-fwd", "+5s", "Forward 5 s (→)");
   const next = button("asp-next", "", "Next event (n)", ICONS.next);
-  const time = el("span", "asp-time", {}, "0:00.0 / 0:00");
+  const time = el("span", "asp-time", {}, "00:00.0 / 00:00");
   const eventInfo = el("span", "asp-event-info");
   const spacer = el("span", "asp-spacer");
   const speed = el("select", "asp-speed", { title: "Playback speed", "aria-label": "Playback speed" });
@@ -108,16 +110,17 @@ function buildPlayer(parent) {
 
   const player = {
     root, stage, video, novideo, help, play, time, eventInfo, speed, notice, plotWrap, plot, cursor, cursorLabel, loading,
-    component: null, gen: 0, data: {}, src: null, hasVideo: false, figureJson: null,
-    events: [], duration: 0, key: "", rafId: 0, lastReport: { t: -1, paused: null, at: 0 },
-    // Clock used when there is no video: time set by clicks and keys, optional "virtual" playback.
-    virtual: { t: 0, playing: false, since: 0 }, pendingClick: null, listeners: [],
+    component: null, gen: 0, data: {}, key: "", clockId: undefined, src: null, hasVideo: false, figureJson: null,
+    events: [], duration: 0, rafId: 0, lastReport: { t: -1, paused: null, at: 0 }, lastDrawn: null,
+    manualTime: 0, // the clock without a video: moved by clicks, keys and seek requests
+    startAt: 0, // where the video goes once its metadata is loaded
+    swallowKeyUp: null, listeners: [],
   };
   root.__player = player;
 
-  const on = (target, type, fn, opts) => {
-    target.addEventListener(type, fn, opts);
-    player.listeners.push([target, type, fn, opts]);
+  const on = (target, type, fn, capture) => {
+    target.addEventListener(type, fn, capture);
+    player.listeners.push([target, type, fn, capture]);
   };
   on(play, "click", () => togglePlay(player));
   on(back, "click", () => seekBy(player, -5));
@@ -129,38 +132,37 @@ function buildPlayer(parent) {
   on(speed, "change", () => setRate(player, Number(speed.value)));
   on(video, "click", () => togglePlay(player));
   on(root, "pointerdown", (e) => {
-    window.__aspActivePlayer = player;
-    // Plotly cancels mousedown, so focus would stay on the last Streamlit widget (a checkbox takes
-    // Space, a slider the arrows): clicking the player gives it the keyboard.
+    activePlayer = player;
+    // Plotly cancels mousedown, so the focus would stay on a widget reached with Tab (which keeps
+    // its keys): pressing the player's surface gives the player the keyboard.
     if (!e.target.closest("select, button")) root.focus({ preventScroll: true });
   }, true);
   for (const type of ["play", "pause", "ended"]) on(video, type, () => { refreshButtons(player); report(player, true); });
-  on(video, "seeked", () => { drawCursor(player); report(player, true); });
+  on(video, "seeked", () => { drawClock(player); report(player, true); });
   on(video, "loadedmetadata", () => onMetadata(player));
   on(video, "error", () => {
     if (!player.src) return; // removing the source on teardown also fires "error"
-    // Fall back to the click-driven clock so the timeline keeps working.
-    const t = player.startAt || 0;
-    player.hasVideo = false;
-    player.virtual = { t, playing: false, since: 0 };
-    player.root.classList.add("asp-no-video");
-    player.novideo.textContent = `The video could not be played (${videoError(video)}): the timeline still works.`;
+    // Fall back to the clock without video so the timeline keeps working.
+    const t = currentTime(player);
+    showVideo(player, false, `The video could not be played (${videoError(video)}): the timeline still works.`);
+    player.manualTime = t;
     refreshButtons(player);
-    drawCursor(player);
+    drawClock(player);
   });
-  on(document, "keydown", (e) => onKey(player, e));
-  // Clicks anywhere in the plot area seek; plotly's own click (on a marker or curve) gives the
-  // exact x, so a bare pointer-up waits a moment for it before using the pixel position.
-  on(plot, "pointerdown", (e) => onPointerDown(player, e), true);
-  on(window, "pointerup", (e) => onPointerUp(player, e), true);
-  const resize = new ResizeObserver(() => {
-    const gd = player.plot;
-    if (!window.Plotly || !gd._fullLayout) return;
-    const height = gd.clientHeight; // layout.height is explicit, so autosize alone would keep the old one
-    const fit = height && Math.abs(gd._fullLayout.height - height) > 1
-      ? window.Plotly.relayout(gd, { height }) : Promise.resolve();
-    fit.then(() => window.Plotly.Plots.resize(gd)).then(() => drawCursor(player));
-  });
+  const tracker = focusTracker();
+  for (const [type, fn] of tracker.listeners) on(window, type, fn, true);
+  // Capture phase on window: the player sees a shortcut before the focused widget acts on it.
+  on(window, "keydown", (e) => onKey(player, tracker, e), true);
+  on(window, "keyup", (e) => {
+    if (e.key !== player.swallowKeyUp) return;
+    player.swallowKeyUp = null;
+    e.preventDefault(); // a button activates on Space's keyup: it must not, the player took the key
+    e.stopPropagation();
+  }, true);
+  for (const [target, type, fn, capture] of clickToSeek(player, () => player.events, (t) => seekTo(player, t))) {
+    on(target, type, fn, capture);
+  }
+  const resize = new ResizeObserver(() => fitHeight(plot).then(() => drawClock(player)));
   resize.observe(plotWrap);
   player.resizeObserver = resize;
   player.rafId = requestAnimationFrame(() => tick(player));
@@ -170,12 +172,12 @@ function buildPlayer(parent) {
 function teardown(player) {
   cancelAnimationFrame(player.rafId);
   player.resizeObserver?.disconnect();
-  for (const [target, type, fn, opts] of player.listeners) target.removeEventListener(type, fn, opts);
-  rememberTime(player);
+  for (const [target, type, fn, capture] of player.listeners) target.removeEventListener(type, fn, capture);
+  if (activePlayer === player) activePlayer = null;
   player.video.pause();
   player.video.removeAttribute("src"); // frees the HTTP connection
   player.video.load();
-  if (window.Plotly) window.Plotly.purge(player.plot);
+  purge(player.plot);
 }
 
 // ---------------------------------------------------------------- updating (every call)
@@ -190,71 +192,69 @@ function update(player, data) {
   player.root.style.setProperty("--asp-height", `${height}px`);
 
   const url = data.video_url || null;
-  if (url !== player.src) setSource(player, url, Number(data.start_time_s) || 0);
+  const clockId = String(data.clock_id ?? "");
+  if (clockId !== player.clockId) {
+    // The first call, or another game or half: start where Python says, whatever played before.
+    player.clockId = clockId;
+    player.lastReport = { t: -1, paused: null, at: 0 };
+    setSource(player, url, Number(data.start_time_s) || 0);
+  } else if (url !== player.src) {
+    setSource(player, url, currentTime(player)); // same half, another file: keep the time
+  }
+  player.novideo.textContent = data.notice || NO_VIDEO;
   // Without video the stage itself carries the notice; with video it sits above the timeline.
-  player.novideo.textContent = data.notice || "No video for this half: click the timeline to move the cursor.";
-  showNotice(player, url ? data.notice || null : null);
+  player.notice.hidden = !(url && data.notice);
+  player.notice.textContent = url && data.notice ? data.notice : "";
 
   const seek = data.seek_request;
-  if (Array.isArray(seek) && seek.length === 2) {
-    const id = `${player.key}`;
-    if (seenSeeks.get(id) !== seek[0]) {
-      seenSeeks.set(id, seek[0]);
-      seekTo(player, Number(seek[1]));
-    }
+  if (Array.isArray(seek) && seek.length === 2 && seenSeeks.get(player.key) !== seek[0]) {
+    seenSeeks.set(player.key, seek[0]);
+    seekTo(player, Number(seek[1]));
   }
-  renderFigure(player, data.figure_json, data.plotly_url);
+  renderFigure(player, data.figure_json, data.plotly_url || DEFAULT_PLOTLY_URL, () => drawClock(player));
   refreshButtons(player);
+  drawClock(player);
 }
 
 function setSource(player, url, startTime) {
-  rememberTime(player);
   player.src = url;
-  player.hasVideo = Boolean(url);
-  player.root.classList.toggle("asp-no-video", !url);
-  const resume = resumeTimes.get(`${player.key}|${url}`);
-  player.startAt = resume !== undefined ? resume : startTime;
+  player.startAt = startTime;
+  player.manualTime = startTime;
+  showVideo(player, Boolean(url));
   if (url) {
     player.video.src = url;
     player.video.playbackRate = Number(player.speed.value);
   } else {
+    player.video.pause();
     player.video.removeAttribute("src");
     player.video.load();
-    player.virtual = { t: player.startAt, playing: false, since: 0 };
   }
 }
 
+function showVideo(player, hasVideo, notice) {
+  player.hasVideo = hasVideo;
+  player.root.classList.toggle("asp-no-video", !hasVideo);
+  if (notice) player.novideo.textContent = notice;
+}
+
 function onMetadata(player) {
-  const t = clamp(player.startAt || 0, 0, player.video.duration || Infinity);
+  const t = seekTarget(player.startAt, player.video.duration) || 0;
   if (t > 0) player.video.currentTime = t;
   player.video.playbackRate = Number(player.speed.value);
   refreshButtons(player);
-  drawCursor(player);
-}
-
-function showNotice(player, text) {
-  player.notice.hidden = !text;
-  player.notice.textContent = text || "";
+  drawClock(player);
 }
 
 // ---------------------------------------------------------------- the clock
 
 function currentTime(player) {
-  if (player.hasVideo) return player.video.currentTime || 0;
-  const v = player.virtual;
-  if (!v.playing) return v.t;
-  const t = v.t + ((performance.now() - v.since) / 1000) * Number(player.speed.value);
-  if (t >= player.duration) {
-    player.virtual = { t: player.duration, playing: false, since: 0 };
-    refreshButtons(player);
-    report(player, true);
-    return player.duration;
-  }
-  return t;
+  if (!player.hasVideo) return player.manualTime;
+  // Before its metadata the video reports 0: the clock is where it will start.
+  return player.video.readyState >= 1 ? player.video.currentTime || 0 : player.startAt;
 }
 
 function isPaused(player) {
-  return player.hasVideo ? player.video.paused : !player.virtual.playing;
+  return !player.hasVideo || player.video.paused;
 }
 
 function totalTime(player) {
@@ -262,17 +262,17 @@ function totalTime(player) {
   return player.hasVideo && Number.isFinite(d) && d > 0 ? d : player.duration;
 }
 
-function seekTo(player, t) {
-  if (!Number.isFinite(t)) return;
-  t = clamp(t, 0, totalTime(player) || Infinity);
-  if (player.hasVideo) {
-    if (player.video.readyState >= 1) player.video.currentTime = t;
-    else player.startAt = t; // metadata not loaded yet: apply when it is
+function seekTo(player, seconds) {
+  const t = seekTarget(seconds, totalTime(player));
+  if (t === null) return;
+  if (player.hasVideo && player.video.readyState >= 1) {
+    player.video.currentTime = t; // "seeked" reports it
   } else {
-    player.virtual = { t, playing: player.virtual.playing, since: performance.now() };
+    if (player.hasVideo) player.startAt = t; // metadata not loaded yet: applied when it is
+    else player.manualTime = t;
     report(player, true);
   }
-  drawCursor(player, t);
+  drawClock(player, t);
 }
 
 function seekBy(player, dt) {
@@ -280,117 +280,98 @@ function seekBy(player, dt) {
 }
 
 function togglePlay(player) {
-  if (player.hasVideo) {
-    if (player.video.paused) player.video.play().catch(() => {});
-    else player.video.pause();
-  } else {
-    const t = currentTime(player);
-    const playing = !player.virtual.playing && t < player.duration;
-    player.virtual = { t, playing, since: performance.now() };
-    refreshButtons(player);
-    report(player, true);
-  }
+  if (!player.hasVideo) return; // nothing to play: the button is disabled too
+  if (player.video.paused) player.video.play().catch(() => {});
+  else player.video.pause();
 }
 
 function setRate(player, rate) {
-  if (!player.hasVideo) player.virtual = { t: currentTime(player), playing: player.virtual.playing, since: performance.now() };
   player.speed.value = String(rate);
   player.video.playbackRate = rate;
 }
 
 function jumpEvent(player, direction) {
   const t = currentTime(player);
-  const events = player.events;
-  let target;
-  if (direction > 0) target = events.find((e) => e > t + 0.25);
-  else for (let i = events.length - 1; i >= 0; i--) if (events[i] < t - 0.75) { target = events[i]; break; }
-  if (target !== undefined) seekTo(player, target);
-}
-
-function rememberTime(player) {
-  resumeTimes.set(`${player.key}|${player.src}`, currentTime(player));
+  const target = direction > 0 ? nextEvent(player.events, t) : previousEvent(player.events, t);
+  if (target !== null) seekTo(player, target);
 }
 
 // Time back to Python: on pause / seek / end at once, while playing at most once a second.
 function report(player, force) {
   const setStateValue = player.component?.setStateValue;
   if (!setStateValue) return;
-  const t = Math.round(currentTime(player) * 1000) / 1000;
+  const t = reportedTime(currentTime(player));
   const paused = isPaused(player);
   const last = player.lastReport;
   const now = performance.now();
   if (!force && now - last.at < REPORT_INTERVAL_MS) return;
   if (last.t === t && last.paused === paused) return;
   player.lastReport = { t, paused, at: now };
-  rememberTime(player);
-  setStateValue("playback", { current_time_s: t, paused });
+  setStateValue("playback", { current_time_s: t, paused, clock_id: player.clockId });
 }
 
 function tick(player) {
   player.rafId = requestAnimationFrame(() => tick(player));
   const t = currentTime(player);
-  if (t !== player.lastDrawn) drawCursor(player, t);
+  if (t !== player.lastDrawn) drawClock(player, t);
   if (!isPaused(player)) {
-    followPlayhead(player, t);
+    followPlayhead(player, t, totalTime(player));
     report(player, false);
   }
 }
 
+// ---------------------------------------------------------------- drawing
+
+function drawClock(player, t = currentTime(player)) {
+  player.lastDrawn = t;
+  player.root.dataset.currentTime = reportedTime(t).toFixed(3);
+  player.time.textContent = `${clockText(t, { tenths: true })} / ${clockText(totalTime(player))}`;
+  player.eventInfo.textContent = eventCounterText(player.events, t);
+  drawCursor(player, t);
+}
+
+function refreshButtons(player) {
+  const paused = isPaused(player);
+  const icon = paused ? ICONS.play : ICONS.pause;
+  if (player.play.dataset.icon !== icon) {
+    player.play.innerHTML = icon;
+    player.play.dataset.icon = icon;
+  }
+  player.play.disabled = !player.hasVideo;
+  player.play.title = player.hasVideo ? "Play / pause (space)" : "No video to play";
+  player.speed.disabled = !player.hasVideo;
+  player.play.classList.toggle("asp-playing", !paused);
+  player.root.classList.toggle("asp-paused", paused);
+}
+
+function toggleHelp(player, show) {
+  const visible = show === undefined ? player.help.hidden : show;
+  player.help.hidden = !visible;
+}
+
 // ---------------------------------------------------------------- keyboard
 
-const OWN_KEYS = "input, textarea, select, [contenteditable=''], [contenteditable='true'], [role='slider'], " +
-  "[role='combobox'], [role='listbox'], [role='spinbutton'], [role='grid'], [role='gridcell'], [role='tablist'], " +
-  "[role='tab'], [role='menu'], [role='radiogroup'], [role='textbox']";
-
-function keyBelongsElsewhere(event) {
-  const target = event.composedPath ? event.composedPath()[0] : event.target;
-  if (!target || !target.closest) return false;
-  if (target.closest("select")) return true; // the speed menu keeps its arrows
-  if (target.closest(`.${ROOT_CLASS}`)) return false;
-  if (target.closest(OWN_KEYS)) return true;
-  // A focused button elsewhere on the page keeps Space (and Enter); the other shortcuts still work.
-  return (event.key === " " || event.key === "Enter") && Boolean(target.closest("button, [role='button']"));
-}
-
-function onKey(player, event) {
-  if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
-  if (!player.root.isConnected || keyBelongsElsewhere(event)) return;
-  // With several players on a page, the one the user touched last takes the keys.
-  if (window.__aspActivePlayer && window.__aspActivePlayer !== player && window.__aspActivePlayer.root.isConnected) return;
-  const actions = {
-    " ": () => togglePlay(player),
-    ArrowLeft: () => seekBy(player, event.shiftKey ? -30 : -5),
-    ArrowRight: () => seekBy(player, event.shiftKey ? 30 : 5),
-    ",": () => seekBy(player, -0.5),
-    ".": () => seekBy(player, 0.5),
-    n: () => jumpEvent(player, +1),
-    N: () => jumpEvent(player, +1),
-    p: () => jumpEvent(player, -1),
-    P: () => jumpEvent(player, -1),
-    "[": () => stepRate(player, -1),
-    "]": () => stepRate(player, +1),
-    "?": () => toggleHelp(player),
-    Escape: () => toggleHelp(player, false),
-  };
-  const action = actions[event.key];
-  if (!action) return;
-  if (event.key === "Escape" && player.help.hidden) return;
+function onKey(player, tracker, event) {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented || event.isComposing) return;
+  if (!player.root.isConnected) return;
+  if (activePlayer && activePlayer !== player && activePlayer.root.isConnected) return;
+  const action = shortcutAction(event.key, event.shiftKey);
+  if (!action || (action[0] === "closeHelp" && player.help.hidden)) return;
+  const target = focusedElement(event);
+  if (keyOwner(event.key, focusKind(target, player.root), tracker.clicked(target)) !== "player") return;
   event.preventDefault();
   event.stopPropagation();
-  action();
-}
-
-function stepRate(player, direction) {
-  const i = SPEEDS.indexOf(Number(player.speed.value));
-  const next = SPEEDS[clamp((i < 0 ? 2 : i) + direction, 0, SPEEDS.length - 1)];
-  setRate(player, next);
+  player.swallowKeyUp = event.key;
+  const [name, argument] = action;
+  if (name === "togglePlay") togglePlay(player);
+  else if (name === "seekBy") seekBy(player, argument);
+  else if (name === "jumpEvent") jumpEvent(player, argument);
+  else if (name === "stepRate") { if (player.hasVideo) setRate(player, stepSpeed(Number(player.speed.value), argument)); }
+  else if (name === "toggleHelp") toggleHelp(player);
+  else if (name === "closeHelp") toggleHelp(player, false);
 }
 
 function videoError(video) {
   const codes = { 1: "aborted", 2: "network error", 3: "cannot decode", 4: "format not supported" };
   return (video.error && codes[video.error.code]) || "unknown error";
-}
-
-function clamp(x, lo, hi) {
-  return Math.min(Math.max(x, lo), hi);
 }

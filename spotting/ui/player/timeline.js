@@ -1,58 +1,117 @@
-// The timeline half of the player: Plotly.js loading and theming, the playhead, clicks that seek.
-// Concatenated with player.js into one ES module by spotting/ui/player/__init__.py.
+// The timeline half of the player: the plotly figure (drawn, themed, kept in place across reruns),
+// the playhead drawn over it, and clicks that seek. It knows nothing of the video: the player hands
+// it times and a `seek(seconds)` to call.
 
-function loadPlotly(url) {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!window.__aspPlotlyPromise) {
-    window.__aspPlotlyPromise = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = url;
-      script.async = true;
-      script.onload = () => (window.Plotly ? resolve(window.Plotly) : reject(new Error("no window.Plotly")));
-      script.onerror = () => {
-        window.__aspPlotlyPromise = null;
-        reject(new Error(`could not load ${url}`));
-      };
-      document.head.append(script);
+import { clockText, pageTurn, snapToEvent } from "./timing.js";
+import { draw, loadPlotly, setXRange, xAxisGeometry } from "./plotly_adapter.js";
+
+const SNAP_PX = 6; // a click this close to an event marker snaps to the event
+const DRAG_PX = 4; // a pointer that moved further between press and release dragged (zoom / pan)
+
+// Draws `figureJson` into `view.plot` (once per new figure); `onDrawn()` runs after every draw and
+// relayout (zoom, pan, resize), so the playhead can follow.
+export function renderFigure(view, figureJson, plotlyUrl, onDrawn) {
+  if (!figureJson || figureJson === view.figureJson) return;
+  view.figureJson = figureJson;
+  loadPlotly(plotlyUrl).then(() => {
+    if (view.figureJson !== figureJson) return undefined; // a newer figure arrived meanwhile
+    const figure = JSON.parse(themeColors(figureJson, view.root));
+    const layout = Object.assign({}, figure.layout || {});
+    // A figure with its own height gets exactly that (the video takes the rest of height_px);
+    // without one the video takes ~42 % and the plot the rest.
+    const wanted = Number(layout.height) || 0;
+    view.root.classList.toggle("asp-fixed-plot", wanted > 0);
+    view.plotWrap.style.flexBasis = wanted > 0 ? `${wanted}px` : "";
+    layout.autosize = true;
+    delete layout.width;
+    layout.height = view.plot.clientHeight || undefined;
+    if (layout.uirevision === undefined) layout.uirevision = "asp-player"; // keep the user's zoom across updates
+    const config = Object.assign({ displaylogo: false, responsive: true, doubleClick: "reset",
+      modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] }, figure.config || {});
+    return draw(view.plot, figure.data || [], layout, config, {
+      plotly_click: (event) => pointClick(event, (seconds) => view.onPointClick?.(seconds)),
+      plotly_relayout: onDrawn,
+      plotly_afterplot: onDrawn,
+    }).then(() => {
+      view.loading.hidden = true;
+      onDrawn();
     });
-  }
-  return window.__aspPlotlyPromise;
+  }).catch((error) => {
+    view.loading.hidden = false;
+    view.loading.textContent = `The timeline could not be drawn (${error.message}). Start the app with "streamlit run app.py".`;
+  });
 }
 
-function renderFigure(player, figureJson, plotlyUrl) {
-  if (!figureJson || figureJson === player.figureJson) return;
-  player.figureJson = figureJson;
-  loadPlotly(plotlyUrl || "/studio/assets/plotly.min.js").then(
-    (Plotly) => {
-      if (player.figureJson !== figureJson) return; // a newer figure arrived meanwhile
-      const figure = JSON.parse(themeColors(figureJson, player.root));
-      const layout = Object.assign({}, figure.layout || {});
-      // A figure with its own height gets exactly that (the video takes the rest of height_px);
-      // without one the video takes ~42 % and the plot the rest.
-      const wanted = Number(layout.height) || 0;
-      player.root.classList.toggle("asp-fixed-plot", wanted > 0);
-      player.plotWrap.style.flexBasis = wanted > 0 ? `${wanted}px` : "";
-      layout.autosize = true;
-      delete layout.width;
-      layout.height = player.plot.clientHeight || undefined;
-      if (layout.uirevision === undefined) layout.uirevision = "asp-player"; // keep the user's zoom across updates
-      const config = Object.assign({ displaylogo: false, responsive: true, doubleClick: "reset",
-        modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] }, figure.config || {});
-      const first = !player.plot._fullLayout;
-      return Plotly.react(player.plot, figure.data || [], layout, config).then(() => {
-        player.loading.hidden = true;
-        if (first) {
-          player.plot.on("plotly_click", (ev) => onPlotlyClick(player, ev));
-          player.plot.on("plotly_relayout", () => drawCursor(player));
-          player.plot.on("plotly_afterplot", () => drawCursor(player));
-        }
-        drawCursor(player);
-      });
-    },
-  ).catch((error) => {
-    player.loading.hidden = false;
-    player.loading.textContent = `The timeline could not be drawn (${error.message}). Start the app with "streamlit run app.py".`;
-  });
+// The playhead at `t` seconds, hidden when `t` is outside the visible range or nothing is drawn.
+export function drawCursor(view, t) {
+  const axis = xAxisGeometry(view.plot);
+  const [lo, hi] = axis ? axis.range : [0, 0];
+  if (!axis || t < Math.min(lo, hi) || t > Math.max(lo, hi)) {
+    view.cursor.hidden = true;
+    return;
+  }
+  const x = axis.toPixel(t);
+  view.cursor.hidden = false;
+  view.cursor.style.transform = `translateX(${x.toFixed(1)}px)`;
+  view.cursor.style.top = `${axis.top}px`;
+  view.cursor.style.height = `${axis.height}px`;
+  view.cursor.dataset.x = x.toFixed(1);
+  view.cursorLabel.textContent = clockText(t);
+}
+
+// Zoomed in and playing past the visible window: turn the page.
+export function followPlayhead(view, t, total) {
+  const axis = xAxisGeometry(view.plot);
+  if (!axis || view.turningPage) return;
+  const range = pageTurn(t, axis.range, total);
+  if (!range) return;
+  view.turningPage = true;
+  setXRange(view.plot, range).finally(() => { view.turningPage = false; });
+}
+
+// Click-to-seek anywhere in the plot area. Plotly's own click (on a marker or a curve) gives the
+// exact x, so a bare press-and-release waits a moment for it before using the pixel position.
+// Returns [target, type, listener, capture] entries for the player to install and remove.
+export function clickToSeek(view, events, seek) {
+  let pending = null;
+  const down = (event) => {
+    if (event.button !== 0) return;
+    const axis = xAxisGeometry(view.plot);
+    const box = view.plot.getBoundingClientRect();
+    const px = event.clientX - box.left;
+    const py = event.clientY - box.top;
+    const inside = axis && px >= axis.left && px <= axis.left + axis.width && py >= axis.top && py <= axis.top + axis.height;
+    pending = inside ? { x: event.clientX, y: event.clientY, px, t: axis.toTime(px), toPixel: axis.toPixel } : null;
+  };
+  const up = (event) => {
+    const press = pending;
+    pending = null;
+    if (!press || Math.hypot(event.clientX - press.x, event.clientY - press.y) > DRAG_PX) return;
+    clearTimeout(view.clickTimer);
+    view.pointClicked = false;
+    view.clickTimer = setTimeout(() => {
+      if (!view.pointClicked) seek(snapToEvent(press.t, press.px, events(), press.toPixel, SNAP_PX));
+    }, 60);
+  };
+  view.onPointClick = (seconds) => {
+    view.pointClicked = true;
+    clearTimeout(view.clickTimer);
+    seek(seconds);
+  };
+  return [[view.plot, "pointerdown", down, true], [window, "pointerup", up, true]];
+}
+
+function pointClick(event, onPointClick) {
+  const points = (event && event.points) || [];
+  if (!points.length) return;
+  // Prefer an event marker over a curve sample at the same place.
+  const isMarker = (p) => {
+    const mode = (p.data && p.data.mode) || "";
+    return mode.includes("markers") && !mode.includes("lines");
+  };
+  const point = points.find(isMarker) || points[0];
+  const x = Number(point.x);
+  if (Number.isFinite(x)) onPointClick(x);
 }
 
 // Figures built while Streamlit runs get its "streamlit" plotly template, whose colours are
@@ -94,140 +153,3 @@ function themeColors(json, node) {
     return colour ? solid(colour) : match;
   });
 }
-
-// ---------------------------------------------------------------- drawing
-
-function formatTime(t, tenths) {
-  if (!Number.isFinite(t)) t = 0;
-  const m = Math.floor(t / 60);
-  const s = t - m * 60;
-  const ss = tenths ? s.toFixed(1).padStart(4, "0") : String(Math.floor(s)).padStart(2, "0");
-  return `${m}:${ss}`;
-}
-
-function drawCursor(player, t = currentTime(player)) {
-  player.lastDrawn = t;
-  player.root.dataset.currentTime = t.toFixed(3);
-  player.time.textContent = `${formatTime(t, true)} / ${formatTime(totalTime(player), false)}`;
-  const fl = player.plot._fullLayout;
-  const xa = fl && fl.xaxis;
-  if (!xa || !xa.range) {
-    player.cursor.hidden = true;
-    return;
-  }
-  const [lo, hi] = xa.range.map(Number);
-  if (t < Math.min(lo, hi) || t > Math.max(lo, hi)) {
-    player.cursor.hidden = true;
-    return;
-  }
-  const x = xa._offset + xa.l2p(t);
-  player.cursor.hidden = false;
-  player.cursor.style.transform = `translateX(${x.toFixed(1)}px)`;
-  player.cursor.style.top = `${fl._size.t}px`;
-  player.cursor.style.height = `${fl._size.h}px`;
-  player.cursor.dataset.x = x.toFixed(1);
-  player.cursorLabel.textContent = formatTime(t, false);
-  updateEventInfo(player, t);
-}
-
-// Zoomed in and playing past the visible window: turn the page, like an audio editor does.
-function followPlayhead(player, t) {
-  const xa = player.plot._fullLayout && player.plot._fullLayout.xaxis;
-  if (!xa || !xa.range || player.turningPage || !window.Plotly) return;
-  const [lo, hi] = xa.range.map(Number);
-  const width = hi - lo;
-  if (t <= hi && t >= lo) return;
-  if (width >= 0.98 * (totalTime(player) || Infinity)) return; // not zoomed: nothing to follow
-  const start = clamp(t - 0.05 * width, 0, Math.max(0, (totalTime(player) || t + width) - width));
-  player.turningPage = true;
-  window.Plotly.relayout(player.plot, { "xaxis.range": [start, start + width] })
-    .finally(() => { player.turningPage = false; });
-}
-
-function updateEventInfo(player, t) {
-  const events = player.events;
-  if (!events.length) {
-    player.eventInfo.textContent = "no events";
-    return;
-  }
-  let passed = 0;
-  while (passed < events.length && events[passed] <= t + 0.25) passed++;
-  player.eventInfo.textContent = `event ${passed} / ${events.length}`;
-}
-
-function refreshButtons(player) {
-  const paused = isPaused(player);
-  const icon = paused ? ICONS.play : ICONS.pause;
-  if (player.play.dataset.icon !== icon) {
-    player.play.innerHTML = icon;
-    player.play.dataset.icon = icon;
-  }
-  player.play.classList.toggle("asp-playing", !paused);
-  player.root.classList.toggle("asp-paused", paused);
-}
-
-function toggleHelp(player, show) {
-  const visible = show === undefined ? player.help.hidden : show;
-  player.help.hidden = !visible;
-}
-
-// ---------------------------------------------------------------- input
-
-function plotArea(player, event) {
-  const fl = player.plot._fullLayout;
-  const xa = fl && fl.xaxis;
-  if (!xa) return null;
-  const box = player.plot.getBoundingClientRect();
-  const px = event.clientX - box.left;
-  const py = event.clientY - box.top;
-  if (px < xa._offset || px > xa._offset + xa._length) return null;
-  if (py < fl._size.t || py > fl._size.t + fl._size.h) return null;
-  return { px, py, t: xa.p2l(px - xa._offset), xa };
-}
-
-function onPointerDown(player, event) {
-  if (event.button !== 0) return;
-  const area = plotArea(player, event);
-  player.pendingClick = area ? { x: event.clientX, y: event.clientY, area } : null;
-}
-
-function onPointerUp(player, event) {
-  const down = player.pendingClick;
-  player.pendingClick = null;
-  if (!down || Math.hypot(event.clientX - down.x, event.clientY - down.y) > 4) return; // a drag: zoom/pan
-  clearTimeout(player.clickTimer);
-  player.plotlyClicked = false;
-  player.clickTimer = setTimeout(() => {
-    if (player.plotlyClicked) return;
-    seekTo(player, snapToEvent(player, down.area));
-  }, 60);
-}
-
-function snapToEvent(player, area) {
-  const { t, xa, px } = area;
-  let best = t;
-  let bestPx = SNAP_PX;
-  for (const e of player.events) {
-    const d = Math.abs(xa._offset + xa.l2p(e) - px);
-    if (d < bestPx) { bestPx = d; best = e; }
-  }
-  return best;
-}
-
-function onPlotlyClick(player, event) {
-  const points = (event && event.points) || [];
-  if (!points.length) return;
-  // Prefer an event marker over a curve sample at the same place.
-  const isMarker = (p) => {
-    const mode = (p.data && p.data.mode) || "";
-    return mode.includes("markers") && !mode.includes("lines");
-  };
-  const point = points.find(isMarker) || points[0];
-  const x = Number(point.x);
-  if (!Number.isFinite(x)) return;
-  player.plotlyClicked = true;
-  clearTimeout(player.clickTimer);
-  seekTo(player, x);
-}
-
-// Keys that belong to whatever has the focus: text fields, sliders, tables, tabs, menus...
