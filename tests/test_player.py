@@ -291,3 +291,114 @@ def test_a_report_for_another_clock_is_not_taken_for_the_current_time():
     app.run()  # the browser still holds game A's report
     assert app.session_state["state"].current_time_s == 0.0
     assert mounted(app)[1]["clock_id"] == "B|1"
+
+
+# ------------------------------------------------------------------------- the game page's player
+
+GAME_A = "league/2020-2021/2020-01-01 - 20-00 Home 1 - 0 Away"
+GAME_B = "league/2020-2021/2020-02-02 - 20-00 Second 2 - 2 Other"
+# Half 1 of each game (seconds, class): Goal and Corner at 700 s are two events at one time.
+EVENTS_HALF_1 = [(100, "Goal"), (200, "Throw-in"), (300, "Corner"), (400, "Foul"), (650, "Throw-in"),
+                 (700, "Goal"), (700, "Corner"), (900, "Throw-in")]
+MODEL_B_HALF_1 = [(100, "Goal"), (300, "Corner"), (650, "Throw-in")]  # a second model: same times again
+
+
+def write_games_without_video(root: Path) -> Path:
+    """A SoccerNet root with two games (labels, no video, no features) and two saved prediction sets
+    beside it under ``predictions/``; returns the SoccerNet root."""
+    soccernet = root / "soccernet"
+    for name in (GAME_A, GAME_B):
+        folder = soccernet / name
+        folder.mkdir(parents=True)
+        labels = [*EVENTS_HALF_1, (1500, "Kick-off")]
+        annotations = [{"gameTime": format_game_time(half, int(s * 1000)), "label": c, "position": str(int(s * 1000)),
+                        "team": "home", "visibility": "visible"}
+                       for half, events in ((1, labels), (2, labels[:3])) for s, c in events]
+        (folder / "Labels-v2.json").write_text(json.dumps({"annotations": annotations}))
+        for model, events in (("modelA", EVENTS_HALF_1), ("modelB", MODEL_B_HALF_1)):
+            count = len(events)
+            predictions = Annotations.from_lists(
+                np.ones(count, int), np.array([int(s * 1000) for s, _ in events]),
+                np.array([CLASS_INDEX[c] for _, c in events]), np.ones(count, bool), [""] * count,
+                np.full(count, 0.9))
+            write_results(root / "predictions" / model / name / "results_spotting.json", predictions, name)
+    return soccernet
+
+
+@pytest.fixture(scope="module")
+def games_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("player-games")
+    write_games_without_video(root)
+    return root
+
+
+@pytest.fixture()
+def page(games_root, monkeypatch) -> AppTest:
+    monkeypatch.setenv("SOCCERNET_DIR", str(games_root / "soccernet"))
+    monkeypatch.setenv("SOCCERNET_PREDICTIONS_DIR", str(games_root / "predictions"))
+    monkeypatch.setenv("STUDIO_DEMO_DIR", str(games_root / "no-demo"))  # no demo: the SoccerNet folder opens
+    monkeypatch.delenv("STUDIO_DATA_ROOTS", raising=False)
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.query_params.update({"src": "soccernet", "split": "all folders", "game": GAME_A})
+    return app
+
+
+def run_page(app: AppTest) -> dict:
+    app.run()
+    assert not app.exception, app.exception
+    return mounted(app)[1]
+
+
+def now_line(app: AppTest) -> str:
+    return next(c.value for c in app.caption if c.value.startswith("**Now "))
+
+
+def test_next_previous_and_the_counter_use_the_shown_classes_counted_as_events(page):
+    """#14: with Goal and Corner on the timeline, n went to an undrawn Throw-in, and the counter
+    counted distinct times of every class."""
+    data = run_page(page)
+    assert len(data["event_times_s"]) == len(EVENTS_HALF_1) + len(MODEL_B_HALF_1)  # every event, repeats kept
+    page.multiselect(key="lane_classes").set_value(["Goal", "Corner"])
+    data = run_page(page)
+    shown = sorted(float(s) for events in (EVENTS_HALF_1, MODEL_B_HALF_1) for s, c in events if c in ("Goal", "Corner"))
+    assert data["event_times_s"] == shown == [100.0, 100.0, 300.0, 300.0, 700.0, 700.0]
+
+
+def test_a_link_time_is_the_players_start_and_the_now_line(page):
+    """#14: after a link with t=600, the player started at 0:00 while "Now" said 10:00."""
+    page.query_params["t"] = "600"
+    data = run_page(page)
+    assert data["start_time_s"] == 600.0 and data["video_url"] is None
+    assert "**Now 10:00**" in now_line(page)
+    assert data["clock_id"].endswith(f"{GAME_A}|1")  # the browser starts there (tests/test_browser.py)
+
+
+def test_a_game_change_starts_the_clock_at_zero_whatever_the_browser_last_said(page):
+    """#14: switching game carried the old time (the link's, or the last played) into the new game."""
+    page.query_params["t"] = "600"
+    data = run_page(page)
+    page.session_state["player"] = {"playback": {"current_time_s": 700.5, "paused": True,
+                                                 "clock_id": data.get("clock_id")}}
+    run_page(page)
+    assert "**Now 11:40**" in now_line(page)
+    page.selectbox(key="sn_game").set_value(GAME_B)
+    data = run_page(page)
+    assert data["start_time_s"] == 0.0
+    assert "**Now 00:00**" in now_line(page)
+    assert "t" not in page.query_params
+    assert data["clock_id"].endswith(f"{GAME_B}|1")
+
+
+def test_a_half_change_starts_at_zero_but_a_link_to_the_second_half_keeps_its_time(page):
+    """The time belongs to one half: a link's t holds for the half it names, a later change of half
+    starts at 0."""
+    page.query_params.update({"t": "600", "half": "2"})
+    data = run_page(page)
+    assert data["start_time_s"] == 600.0
+    page.session_state["player"] = {"playback": {"current_time_s": 650.0, "paused": True,
+                                                 "clock_id": data.get("clock_id")}}
+    page.session_state["half"] = 1  # the user picks the 1st half
+    data = run_page(page)
+    assert data["start_time_s"] == 0.0
+    assert "**Now 00:00**" in now_line(page)
+    assert data["clock_id"].endswith(f"{GAME_A}|1")

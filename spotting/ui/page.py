@@ -40,6 +40,7 @@ DEFAULT_CURVES = 3
 DEFAULT_THRESHOLD = state.DEFAULT_THRESHOLD
 SIDEBAR_PX = 380  # wide enough for SoccerNet game names
 VIDEO_PX = 420  # height of the player's video above the timeline
+NOTICE_PX = 40  # height of the player's "no video" line in its place
 
 
 def threshold_ui() -> tuple[float, dict[int, float], float, int]:
@@ -84,10 +85,18 @@ def model_candidates(choice: sidebar.ModelChoice, data: sources.GameData, nms: f
 
 
 def view_ui(data: sources.GameData, available_curves: bool) -> tuple[int, list[int], list[int]]:
-    columns = st.columns([1.4, 3.2, 3.2])
-    st.session_state.setdefault("half", 1)
-    half = columns[0].segmented_control("Half", HALVES, key="half",
+    """Half, classes on the timeline and curves; a new game or half starts the player's clock at 0."""
+    columns = st.columns([1.8, 3.0, 3.0])
+    st.session_state.setdefault(state.HALF, 1)
+    half = columns[0].segmented_control("Half", HALVES, key=state.HALF,
                                         format_func=lambda h: "1st half" if h == 1 else "2nd half") or 1
+    # The time belongs to one game's half. The session's first view keeps it (a link's t is for the
+    # game and half the link opens); any later change of game or half starts again at 0.
+    owner = f"{Path(data.game.directory).resolve()}|{int(half)}"
+    if st.session_state.get(state.TIME_OWNER) != owner:
+        if state.TIME_OWNER in st.session_state:
+            st.session_state[state.TIME_S] = 0.0
+        st.session_state[state.TIME_OWNER] = owner
     lanes = columns[1].multiselect("Classes on the timeline", CLASSES, key="lane_classes",
                                    placeholder="All 17 classes")
     classes = [CLASS_INDEX[n] for n in lanes] or list(range(NUM_CLASSES))
@@ -130,7 +139,8 @@ def jump_ui(shown: list[SourceEvents], labels: Annotations | None, half: int, cl
                  "a prediction matches within ±δ/2 of a ground truth.")
 
 
-def draw_timeline(data: sources.GameData, half: int, figure: dict, shown: list[SourceEvents]) -> float:
+def draw_timeline(data: sources.GameData, half: int, figure: dict, shown: list[SourceEvents],
+                  classes: list[int]) -> float:
     """The player component (video + timeline + playhead), else plotly + st.video; returns the current time."""
     duration = data.half_durations_s[half]
     try:
@@ -138,33 +148,33 @@ def draw_timeline(data: sources.GameData, half: int, figure: dict, shown: list[S
     except InputError as error:  # an unreadable video: the timeline and curves still work without it
         st.error(str(error), icon=":material/error:")
         video_url = None
+    start_s = float(st.session_state.get(state.TIME_S, 0.0))
     if video_player_timeline is not None:
-        times = sorted({float(t) for s in shown for t in s.events.position_ms[s.events.half == half] / 1000.0})
+        # n / p and the "event i / N" counter: every event of the shown sources in the classes on the
+        # timeline (two at the same time are two events, as in the counts and the table).
+        times = sorted(float(t) for s in shown
+                       for t in s.events.position_ms[(s.events.half == half) & np.isin(s.events.class_index, classes)]
+                       / 1000.0)
         plot_px = int(figure["layout"]["height"])
-        # The player stacks video, controls and plot; the plot keeps the figure's height, the video gets the rest.
-        height = plot_px + (VIDEO_PX if video_url else 56) + 60
-        state = video_player_timeline(
-            key="player", figure=figure, video_url=video_url, half_duration_s=duration,
-            event_times_s=times, start_time_s=float(st.session_state.get("_time_s", 0.0)),
-            seek_request=st.session_state.get("_seek"), height_px=height)
-        seek = st.session_state.get("_seek")
-        if seek is not None and st.session_state.get("_seek_drawn") != seek[0]:
-            st.session_state["_seek_drawn"] = seek[0]  # the browser has not reported the new time yet
-            return float(seek[1])
-        now = float(getattr(state, "current_time_s", st.session_state.get("_time_s", 0.0)) or 0.0)
-        st.session_state["_time_s"] = now
-        return now
+        # The player stacks video, controls and plot; the plot keeps the figure's height, the video gets
+        # the rest; without video a one-line notice takes its place.
+        height = plot_px + (VIDEO_PX if video_url else NOTICE_PX) + 60
+        playback = video_player_timeline(
+            key="player", figure=figure, video_url=video_url, half_duration_s=duration, event_times_s=times,
+            start_time_s=start_s, seek_request=st.session_state.get(state.SEEK), height_px=height,
+            clock_id=st.session_state.get(state.TIME_OWNER, ""))
+        st.session_state[state.TIME_S] = playback.current_time_s
+        return playback.current_time_s
     event = st.plotly_chart(figure, key=f"timeline-{half}", on_select="rerun", selection_mode="points",
                             config={"scrollZoom": True, "displaylogo": False}, width="stretch")
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
         getattr(getattr(event, "selection", None), "points", [])
     if points:
-        st.session_state["_time_s"] = float(points[0]["x"])
+        st.session_state[state.TIME_S] = start_s = float(points[0]["x"])
     video = data.game.video_path(half)
     if video is not None:
-        st.video(str(video), start_time=int(st.session_state.get("_time_s", 0.0)),
-                 format="video/webm" if video.suffix == ".webm" else "video/mp4")
-    return float(st.session_state.get("_time_s", 0.0))
+        st.video(str(video), start_time=int(start_s), format="video/webm" if video.suffix == ".webm" else "video/mp4")
+    return start_s
 
 
 def threshold_and_match(name: str, candidates: Annotations, labels: Annotations | None, threshold: float,
@@ -243,8 +253,8 @@ def main() -> None:
                                                data.feature_halves, half, MAX_CURVE_POINTS)
         curves = [Curve(c, times[c], values[c]) for c in curve_classes]
     figure = half_figure(data, shown, half, classes, curves)
-    jump_ui(shown, data.labels, half, classes, float(st.session_state.get("_time_s", 0.0)))
-    now = draw_timeline(data, half, figure, shown)
+    jump_ui(shown, data.labels, half, classes, float(st.session_state.get(state.TIME_S, 0.0)))
+    now = draw_timeline(data, half, figure, shown, classes)
     if video_player_timeline is not None:
         panels.now_ui(now, shown, data.labels, half, curves)
     panels.details_ui(data, shown, half, classes, tolerance, threshold, class_thresholds)
