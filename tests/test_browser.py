@@ -4,6 +4,9 @@ Skipped when /usr/bin/chromium or playwright is missing, unless ``STUDIO_REQUIRE
 which turns the skip into a failure. ``STUDIO_BROWSER_APP`` points the tests at another entry
 script and ``STUDIO_BROWSER_QUERY`` adds a query string (e.g. ``?src=soccernet&split=test`` with
 ``SOCCERNET_DIR`` set) to try the same checks on other games. Screenshots land in ``test-artifacts/``.
+
+The games without video run on a second server over a small SoccerNet folder made for the tests
+(two games, labels and two saved prediction sets, no video, no features).
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 import os
 import re
 import time
+from contextlib import contextmanager
+from urllib.parse import urlencode
 
 import pytest
 
 from browser_support import ARTIFACTS, CHROMIUM, REPO, chromium_browser, streamlit_server
+from test_player import GAME_A, write_games_without_video
 
 pytestmark = pytest.mark.browser
 
@@ -56,15 +62,37 @@ def browser(server_url):
 
 @pytest.fixture()
 def page(browser, server_url):
-    context = browser.new_context(viewport={"width": 1500, "height": 2200})
+    with opened(browser, server_url + os.environ.get("STUDIO_BROWSER_QUERY", "")) as page:
+        wait_until_ready(page)
+        yield page
+
+
+@contextmanager
+def opened(browser, url: str, viewport=(1500, 2200)):
+    """A fresh browser page at ``url``; fails the test on any JavaScript error."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(server_url + os.environ.get("STUDIO_BROWSER_QUERY", ""))
-    wait_until_ready(page)
+    page.goto(url)
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def novideo_url(tmp_path_factory, browser):
+    """A second server over a SoccerNet folder whose games have no video."""
+    root = tmp_path_factory.mktemp("games-without-video")
+    soccernet = write_games_without_video(root)
+    env = {"SOCCERNET_DIR": str(soccernet), "SOCCERNET_PREDICTIONS_DIR": str(root / "predictions"),
+           "STUDIO_DEMO_DIR": str(root / "no-demo")}
+    with streamlit_server("app.py", env=env) as url:
+        yield url
+
+
+def novideo_game_url(base: str, **params: str) -> str:
+    return base + "/?" + urlencode({"src": "soccernet", "split": "all folders", "game": GAME_A, **params})
 
 
 # ------------------------------------------------------------------------- page helpers
@@ -90,6 +118,38 @@ def wait_idle(page, quiet_s: float = 0.6, timeout_s: float = 30.0) -> None:
             return
         time.sleep(0.1)
     raise TimeoutError("the app kept running")
+
+
+def wait_drawn(page) -> None:
+    """The player's plot is drawn and the script run is over (a page without video)."""
+    page.wait_for_selector(f"{PLAYER} .asp-plot .main-svg", timeout=PAGE_READY_S * 1000)
+    wait_idle(page)
+
+
+def player_time(page) -> str:
+    """The player's clock text, e.g. ``"02:05.9 / 45:00"``."""
+    return page.locator(f"{PLAYER} .asp-time").inner_text()
+
+
+def now_line(page) -> str:
+    return page.locator("[data-testid='stCaptionContainer']").filter(has_text=re.compile(r"^Now ")).first.inner_text()
+
+
+def wait_now_line(page, clock: str, timeout_s: float = 15.0) -> str:
+    """Wait until the page's "Now" line shows ``clock`` (it follows the browser's report)."""
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        text = now_line(page)
+        if text.startswith(f"Now {clock}"):
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"the Now line never showed {clock}: {text!r}")
+
+
+def player_events(page) -> list[float]:
+    """The times n / p jump between, as the player holds them."""
+    return page.evaluate(f"() => document.querySelector(`{PLAYER}`).__player.events")
 
 
 def video_state(page) -> dict:
@@ -145,16 +205,15 @@ def pick_marker(page) -> dict:
     """Centre (page pixels) and time of an event marker well inside the plot, away from its neighbours."""
     marker = page.evaluate(f"""() => {{
         const gd = document.querySelector(`{PLAYER} .asp-plot`);
-        const xa = gd._fullLayout.xaxis;
-        const box = gd.getBoundingClientRect();
+        const area = gd.querySelector('.nsewdrag').getBoundingClientRect();  // the plot area, from the DOM
+        const end = gd.layout.xaxis.range[1];
         const points = [...gd.querySelectorAll('.scatterlayer path.point')].map(p => {{
             const r = p.getBoundingClientRect();
             return {{x: r.left + r.width / 2, y: r.top + r.height / 2, w: r.width, t: p.__data__ && p.__data__.x}};
-        }}).filter(p => typeof p.t === 'number' && p.w > 0
-                    && p.x > box.left + xa._offset + 10 && p.x < box.left + xa._offset + xa._length - 10);
+        }}).filter(p => typeof p.t === 'number' && p.w > 0 && p.x > area.left + 10 && p.x < area.right - 10);
         const lonely = points.filter(p => points.every(q => q === p || Math.hypot(q.x - p.x, q.y - p.y) > 14));
         const pool = lonely.length ? lonely : points;
-        pool.sort((a, b) => Math.abs(a.t - 0.5 * xa.range[1]) - Math.abs(b.t - 0.5 * xa.range[1]));
+        pool.sort((a, b) => Math.abs(a.t - 0.5 * end) - Math.abs(b.t - 0.5 * end));
         return pool[0] || null;
     }}""")
     assert marker is not None, "no event marker drawn in the plot area"
@@ -233,9 +292,125 @@ def test_keyboard_shortcuts(page):
     page.locator(f"{PLAYER} .asp-time").click()  # focus the page, not a widget
     page.keyboard.press("ArrowRight")
     page.wait_for_function(f"() => Math.abs(document.querySelector(`{VIDEO}`).currentTime - 35) < 0.3")
-    page.keyboard.press("n")
-    page.wait_for_function(f"() => document.querySelector(`{VIDEO}`).currentTime > 35.2")
+    events = player_events(page)
+    expected = min(e for e in events if e > 35.25)
+    page.keyboard.press("n")  # exactly to the next event, not just "further"
+    page.wait_for_function(f"() => Math.abs(document.querySelector(`{VIDEO}`).currentTime - {expected}) < 0.05")
+    reached = sum(e <= expected + 0.25 for e in events)
+    assert page.locator(f"{PLAYER} .asp-event-info").inner_text() == f"event {reached} / {len(events)}"
+    page.keyboard.press("p")
+    previous = max(e for e in events if e < expected - 0.75)
+    page.wait_for_function(f"() => Math.abs(document.querySelector(`{VIDEO}`).currentTime - {previous}) < 0.05")
     page.keyboard.press("?")
     assert page.locator(f"{PLAYER} .asp-help").is_visible()
     page.keyboard.press("Escape")
     assert not page.locator(f"{PLAYER} .asp-help").is_visible()
+
+
+def test_shortcut_keys_reach_the_player_after_clicking_a_control(page):
+    """#14: after a click on "Next false alarm", Space pressed that button again instead of playing.
+    The same for each kind of control that takes a key: a button, a slider, a switch."""
+    pause_at(page, 20.0)
+    page.get_by_role("button", name=re.compile("^Next false alarm")).click()
+    wait_idle(page)
+    jumped_to = video_state(page)["currentTime"]
+    page.keyboard.press(" ")
+    page.wait_for_function(f"() => !document.querySelector(`{VIDEO}`).paused", timeout=5_000)
+    played = video_state(page)
+    page.evaluate(f"() => document.querySelector(`{VIDEO}`).pause()")
+    assert jumped_to - 0.1 <= played["currentTime"] < jumped_to + 3, "Space did not play from where the jump landed"
+
+    pause_at(page, 20.0)
+    slider = threshold_slider(page)
+    value = slider.get_attribute("value") or slider.get_attribute("aria-valuenow")
+    thumb = slider.evaluate_handle("(input) => input.closest('[data-rac]') || input.parentElement")
+    box = thumb.as_element().bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    wait_idle(page)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => Math.abs(document.querySelector(`{VIDEO}`).currentTime - 25) < 0.3", timeout=5_000)
+    wait_idle(page)
+    assert (slider.get_attribute("value") or slider.get_attribute("aria-valuenow")) == value, "the slider took the arrow"
+
+    switch = page.get_by_role("switch", name="Include ground truth rows")
+    page.get_by_text("Include ground truth rows").click()
+    wait_idle(page)
+    checked = switch.is_checked()
+    page.keyboard.press(" ")
+    page.wait_for_function(f"() => !document.querySelector(`{VIDEO}`).paused", timeout=5_000)
+    page.evaluate(f"() => document.querySelector(`{VIDEO}`).pause()")
+    wait_idle(page)
+    assert switch.is_checked() == checked, "the switch took Space"
+
+
+def test_clicking_the_same_table_row_again_seeks_again(page):
+    """#14: a second click on the row clicked before (after the playhead moved away) did nothing."""
+    pause_at(page, 5.0)
+    grid = page.locator("[data-testid='stDataFrame']").last
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+
+    def click_row(row: int, x: float) -> float:  # row 0 is the first data row, under the 35-px header
+        before = video_state(page)["currentTime"]
+        page.mouse.click(box["x"] + x, box["y"] + 35 + 35 * row + 17)
+        page.wait_for_function(f"() => Math.abs(document.querySelector(`{VIDEO}`).currentTime - {before}) > 0.5",
+                               timeout=10_000)
+        wait_idle(page)
+        return video_state(page)["currentTime"]
+
+    first = click_row(2, 14)  # the row's checkbox
+    pause_at(page, 5.0)
+    assert click_row(2, 14) == pytest.approx(first, abs=0.05)
+    pause_at(page, 5.0)
+    assert click_row(2, box["width"] / 2) == pytest.approx(first, abs=0.05)  # any cell of the row
+
+
+def test_player_clock_reads_as_the_now_line(page):
+    """#14: the player showed 15:59.0 while the "Now" line said 15:58 (it rounded, the page truncates)."""
+    pause_at(page, 125.96)
+    assert player_time(page).startswith("02:05.9 / ")
+    wait_now_line(page, "02:05")
+
+
+def test_without_video_a_compact_notice_replaces_the_video_and_play_is_off(browser, novideo_url):
+    """#14: a fresh load of a game without video showed an empty black box, no notice, and Play."""
+    with opened(browser, novideo_game_url(novideo_url), viewport=(1366, 1400)) as page:
+        wait_drawn(page)
+        root = page.locator(PLAYER)
+        assert "asp-no-video" in (root.get_attribute("class") or "")
+        assert not page.locator(VIDEO).is_visible()
+        notice = page.locator(f"{PLAYER} .asp-novideo")
+        assert notice.is_visible() and "No video" in notice.inner_text()
+        stage = page.locator(f"{PLAYER} .asp-stage").bounding_box()
+        assert stage["height"] <= 48, "the notice should take one line, not the video's height"
+        controls = page.locator(f"{PLAYER} .asp-controls").bounding_box()
+        plot = page.locator(f"{PLAYER} .asp-plot-wrap").bounding_box()
+        assert plot["y"] - (controls["y"] + controls["height"]) < 20, "the timeline should sit under the controls"
+        assert page.locator(f"{PLAYER} .asp-play").is_disabled()
+        before = player_time(page)
+        page.locator(f"{PLAYER} .asp-time").click()
+        page.keyboard.press(" ")
+        time.sleep(1.0)
+        assert player_time(page) == before, "Space played a clock with no video"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "no-video-1366.png"))
+
+
+def test_without_video_one_clock_from_the_link_and_zero_in_a_new_game(browser, novideo_url):
+    """#14: after a link with t=600 the player said 0:00 while "Now" said 10:00; another game kept the time."""
+    with opened(browser, novideo_game_url(novideo_url, t="600")) as page:
+        wait_drawn(page)
+        assert player_time(page).startswith("10:00.0 / ")
+        wait_now_line(page, "10:00")
+        page.locator(f"{PLAYER} .asp-time").click()
+        page.keyboard.press("n")  # the next event after 10:00 is at 10:50
+        page.wait_for_function(f"() => document.querySelector(`{PLAYER} .asp-time`).textContent.startsWith('10:50.0')",
+                               timeout=5_000)
+        wait_now_line(page, "10:50")
+        page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").filter(has_text="Game (").click()
+        page.get_by_role("option", name=re.compile("Second 2 - 2 Other")).click()
+        page.wait_for_function(f"() => document.querySelector(`{PLAYER} .asp-time`).textContent.startsWith('00:00.0')",
+                               timeout=20_000)
+        wait_idle(page)
+        wait_now_line(page, "00:00")
+        assert not re.search(r"[?&]t=", page.url), page.url

@@ -82,19 +82,28 @@ def table_ui(data: GameData, shown: Sequence[SourceEvents], half: int, classes: 
     table = events_table(shown, data.labels, half, classes, include_labels=include_labels)
     st.caption(f"{len(table)} events in half {half} (classes on the timeline). Click a row to jump there; "
                "click a header to sort.")
-    selection = st.dataframe(
-        table, key=f"events-{half}", on_select="rerun", selection_mode="single-row", hide_index=True,
-        width="stretch", height=min(420, 38 + 35 * max(len(table), 1)),
+    key, seconds = f"events-{half}", table["seconds"].tolist()
+    st.dataframe(
+        table, key=key, on_select=lambda: _seek_to_row(key, seconds), selection_mode=("single-row", "single-cell"),
+        hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(table), 1)),
         column_order=["time", "class", "source", "confidence", "status"],
         column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0,
                                                                      format="%.2f"),
                        "time": st.column_config.TextColumn("time", width="small")})
-    rows = selection.selection.rows if selection is not None else []
-    previous = st.session_state.get("_table_row")
-    if rows and (half, rows[0]) != previous and rows[0] < len(table):
-        st.session_state["_table_row"] = (half, rows[0])
-        request_seek(float(table["seconds"].iloc[rows[0]]))
-        st.rerun()
+
+
+def _seek_to_row(key: str, seconds: list[float]) -> None:
+    """A click on a table row (its checkbox or any cell): seek to its time, then clear the selection.
+
+    Every click must seek, the same row's too after the playhead moved on; a row left selected would
+    make the next click on it a deselection, which seeks nowhere. Runs as the table's callback, before
+    the page, so the player gets the request in the same run.
+    """
+    selection = st.session_state[key].selection
+    rows = [*selection.rows, *(row for row, _ in selection.cells)]
+    if rows and 0 <= rows[0] < len(seconds):
+        request_seek(seconds[rows[0]])
+    st.session_state[key] = {"selection": {"rows": [], "columns": [], "cells": []}}
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
