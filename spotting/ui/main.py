@@ -19,9 +19,6 @@ from spotting.ui import state
 
 st.set_page_config(page_title="Action Spotting Studio", page_icon="⚽", layout="wide")
 state.keep_widget_state()
-# The top navigation already takes a row: Streamlit's default 6rem over the page would push the player and the
-# split tables below a laptop's fold.
-st.html("<style>[data-testid='stMainBlockContainer']{padding-top:3.2rem}</style>")
 state.restore_from_url()
 pages = [st.Page("page.py", title="Game", icon=":material/sports_soccer:", default=True),
          st.Page("split_page.py", title="Split explorer", icon=":material/table_chart:", url_path="split")]
