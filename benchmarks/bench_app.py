@@ -34,10 +34,9 @@ IDLE = "() => !document.querySelector('[data-testid=stStatusWidget] [data-testid
 
 
 HEADLINE = "[data-testid=stMarkdownContainer]:has-text('Average-mAP loose')"
-HEADLINE_CHANGED = """([before]) => {
-  const e = [...document.querySelectorAll('[data-testid=stMarkdownContainer]')]
-    .find(x => x.innerText.includes('Average-mAP loose'));
-  return e && e.innerText !== before; }"""
+HEADLINES = """() => [...document.querySelectorAll('[data-testid=stMarkdownContainer]')]
+    .filter(x => x.innerText.includes('Average-mAP loose')).map(x => x.innerText).join(' | ')"""
+HEADLINE_CHANGED = f"""([before]) => ({HEADLINES})() !== before"""
 
 
 def _server(port: int, env: dict | None = None) -> subprocess.Popen:
@@ -66,15 +65,14 @@ def split_page(data: Path, changes: int) -> tuple[float, list[float]]:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1400})
             t = time.perf_counter()
-            page.goto(f"http://127.0.0.1:{port}/split?split=test")
+            page.goto(f"http://127.0.0.1:{port}/split?split=test&thr=0.5")  # both models have predictions near 0.5
             page.locator(HEADLINE).nth(1).wait_for(timeout=120_000)
             page.wait_for_function(IDLE, timeout=60_000)
             first = time.perf_counter() - t
-            headline = page.locator(HEADLINE).first
             updates = []
             for i in range(changes):
                 page.wait_for_timeout(400)
-                before = headline.inner_text()
+                before = page.evaluate(HEADLINES)
                 slider = page.get_by_role("slider").nth(i % 2)  # threshold, then δ
                 slider.focus()
                 t = time.perf_counter()
