@@ -29,7 +29,7 @@ def _extract_parser() -> argparse.ArgumentParser:
                                 "(subcommands: fit-pca, apply-pca, convert-pca; see --help of each).")
     p.add_argument("--video", type=Path, required=True, help="the video (a half, or a whole match with --split-at)")
     p.add_argument("--out", type=Path, required=True, help="game folder: <half>_<extractor>.npy is written there")
-    p.add_argument("--half", type=int, choices=(1, 2), help="which half (with --split-at and no --half: both)")
+    p.add_argument("--half", type=int, metavar="{1,2}", help="which half (with --split-at and no --half: both)")
     p.add_argument("--extractor", default=DEFAULT_EXTRACTOR, help=f"{names} (default {DEFAULT_EXTRACTOR}, "
                    "SoccerNet's own features)")
     p.add_argument("--start", type=float, help="the half starts this many seconds into the video")

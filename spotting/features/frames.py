@@ -60,22 +60,27 @@ def _ffmpeg_printed_duration(microseconds: int) -> float:
 
 
 def _container_duration_us(path: Path) -> int | None:
-    try:
-        import av
-    except ImportError:  # pragma: no cover - av is a core requirement
-        return None
+    """The container's duration (µs) from PyAV, which also screens out files FFmpeg cannot parse
+    before OpenCV opens them (OpenCV's FFmpeg would print its own complaints on stderr)."""
+    import av
+
     try:
         with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError(path, "has no video stream", "pass the match video")
             return None if container.duration is None else int(container.duration)
-    except Exception:  # PyAV raises many error types for unreadable files
-        return None
+    except av.error.FFmpegError as error:
+        reason = getattr(error, "strerror", None) or type(error).__name__
+        raise InputError(path, f"not a video FFmpeg can read ({reason})",
+                         "check the file, or convert it (ffmpeg -i IN -c:v libx264 OUT.mp4)") from None
 
 
 def probe(path: str | Path) -> VideoInfo:
-    """Frame rate, duration and size of a video; :class:`InputError` when OpenCV cannot decode it."""
+    """Frame rate, duration and size of a video; :class:`InputError` when it cannot be decoded."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "video not found", "check the path")
+    duration_us = _container_duration_us(path)
     capture = cv2.VideoCapture(str(path))
     try:
         ok, frame = capture.read() if capture.isOpened() else (False, None)
@@ -89,7 +94,6 @@ def probe(path: str | Path) -> VideoInfo:
     if not math.isfinite(fps) or fps < FPS:
         raise InputError(path, f"frame rate {fps:g} fps is below the {FPS:g} fps the features need",
                          "re-encode the video at its original frame rate (25 or 30 fps)")
-    duration_us = _container_duration_us(path)
     duration = _ffmpeg_printed_duration(duration_us) if duration_us else (count / fps if count > 0 else 0.0)
     if duration <= 0:
         raise InputError(path, "the video's duration is unknown", "remux it (ffmpeg -i IN -c copy OUT.mp4)")
