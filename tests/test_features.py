@@ -165,6 +165,17 @@ def test_mean_and_pca_equal_sklearn_transform(tmp_path, soccernet_like_pca, prot
     np.testing.assert_array_equal(converted.transform(test), ours)
 
 
+def test_convert_pca_cli_writes_plain_arrays(tmp_path, soccernet_like_pca, capsys):
+    fitted, average, test = soccernet_like_pca
+    pca_path = _pickle(tmp_path / "pca.pkl", fitted, 4)
+    code, err = run_cli(["convert-pca", "--pca", pca_path, "--pca-mean", AVERAGE_PKL, "--out", tmp_path / "p.npz"], capsys)
+    assert code == 0, err
+    with np.load(tmp_path / "p.npz", allow_pickle=False) as data:
+        assert sorted(data.files) == ["average", "components", "explained_variance", "mean", "whiten"]
+    np.testing.assert_array_equal(pca.load_npz(tmp_path / "p.npz").transform(test),
+                                  pca.load_projection(pca_path, AVERAGE_PKL).transform(test))
+
+
 def test_whitening_pca_is_honoured(tmp_path):
     sklearn = pytest.importorskip("sklearn.decomposition")
     x = np.random.default_rng(3).standard_normal((200, 32)).astype(np.float32)
@@ -273,6 +284,35 @@ def test_interrupted_half_resumes_where_it_stopped(tmp_path, clip30, lite):
     assert resumed.computed == 4 and lines == ["1_EfficientNetLite0.npy: resuming at frame 12/16 (75 %)"]
     np.testing.assert_allclose(np.load(resumed.path), np.load(reference.path), rtol=1e-5, atol=1e-5)
     assert not list((tmp_path / "game").glob(".*"))
+
+
+class PixelBackbone:
+    """A stand-in backbone whose 'features' are 300 fixed pixels of each frame: what the batched,
+    threaded, resumable pipeline hands the network can be compared with FrameCV's frames."""
+
+    name, dim, identity = "EfficientNetLite0", 300, "pixels"
+    device = torch.device("cpu")
+    pick = np.random.default_rng(7).choice(224 * 224 * 3, 300, replace=False)
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return batch.reshape(len(batch), -1)[:, self.pick].astype(np.float32)
+
+
+def test_pipeline_feeds_the_backbone_framecv_frames_across_batches_and_a_resume(tmp_path, clip30):
+    loader = pytest.importorskip("SoccerNet.DataLoader", reason="FrameCV needs imutils, scikit-video and moviepy<2")
+    reference = loader.FrameCV(str(clip30), FPS=2, transform="crop", start=0.0, duration=6.0).frames
+    pixels = PixelBackbone()
+
+    def interrupt(done: int, total: int) -> None:
+        if done >= 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract.extract_half(clip30, tmp_path, 1, "EfficientNetLite0", end=6, backbone=pixels, batch_size=5, progress=interrupt)
+    result = extract.extract_half(clip30, tmp_path, 1, "EfficientNetLite0", end=6, backbone=pixels, batch_size=5,
+                                  log=lambda line: None)
+    assert result.computed == 7 and result.frames == len(reference) == 12
+    np.testing.assert_array_equal(np.load(result.path), pixels(reference))
 
 
 def test_a_changed_time_range_starts_over(tmp_path, clip30, lite):
