@@ -12,7 +12,9 @@ with SoccerNet's official encoding and greedy matching (:mod:`spotting.metrics_c
   :func:`class_confusion` of the false alarms; :func:`pr_curves` pooled over the split.
 
 Tolerances are the official δ in seconds (a full window): a prediction matches a ground truth within
-± δ/2, i.e. ``|frame difference| <= floor(δ · framerate / 2)`` on the official 2 fps grid. A
+± δ/2, i.e. ``|frame difference| <= floor(δ · framerate / 2)`` on the evaluation grid (SoccerNet-v2:
+2 fps, Ball Action Spotting: 25 fps). Every function takes the class count ``num_classes`` of the set
+the events index (``None``: SoccerNet-v2's 17); per-class arrays are ``(C,)``. A
 prediction is *kept* at a threshold when ``confidence >= threshold[class]``. Events are counted as
 the official dense vectors hold them: labels or predictions on the same (half, frame, class) are one
 entry (the last one written), predictions with a negative or NaN confidence are none.
@@ -20,18 +22,22 @@ entry (the last one written), predictions with a negative or NaN confidence are 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from spotting.datatree import open_tree
 from spotting.errors import InputError
-from spotting.metrics import metric_deltas
+from spotting.metrics import class_count, metric_deltas
+from spotting.metrics import class_thresholds as _class_thresholds
 from spotting.metrics_core import (RECALL_POINTS, THRESHOLDS, SparseEvents, concatenate_games, encode, match,
                                    pr_counts, precision_recall, trapezoid_average, true_positive_flags, vector_size)
-from spotting.results import RESULTS_FILE, read_results_file
-from spotting.soccernet import NUM_CLASSES, Annotations
+from spotting.results import RESULTS_FILE, parse_results_file
+from spotting.soccernet import Annotations
+from spotting.specs import SOCCERNET_V2, Specifications
 
 Progress = Callable[[int, int], None]
 
@@ -50,6 +56,8 @@ class ModelPredictions:
     games: list[str] = field(default_factory=list)  # the games asked for, in order
     unreadable: list[str] = field(default_factory=list)  # game names whose file gave an error
     missing_as_empty: bool = False  # a missing file counts as a game with no predictions
+    spec: Specifications = SOCCERNET_V2  # the class set the predictions were read in
+    skipped: Counter = field(default_factory=Counter)  # unknown labels dropped (unknown="skip"), with counts
 
     @property
     def evaluated(self) -> np.ndarray:
@@ -59,10 +67,11 @@ class ModelPredictions:
 
 
 def model_names(predictions_dirs: Sequence[str | Path]) -> list[str]:
-    """Each folder's name; a name already taken gets ``-2``, ``-3``, ... (``a``, ``a-2``)."""
+    """Each folder's (or zip's, without ``.zip``) name; a name already taken gets ``-2``, ``-3``, ... (``a``, ``a-2``)."""
     names: list[str] = []
     for directory in predictions_dirs:
-        base = Path(directory).resolve().name or str(directory)
+        path = Path(directory).resolve()
+        base = (path.stem if path.suffix.lower() == ".zip" else path.name) or str(directory)
         name, k = base, 2
         while name in names:
             name, k = f"{base}-{k}", k + 1
@@ -73,27 +82,32 @@ def model_names(predictions_dirs: Sequence[str | Path]) -> list[str]:
 def load_model_predictions(predictions_dir: str | Path, games: Sequence[str], prediction_file: str = RESULTS_FILE,
                            missing_as_empty: bool = False, name: str | None = None,
                            progress: Progress | None = None, unknown: str = "skip",
-                           framerate: float = 2.0) -> ModelPredictions:
-    """Read ``<predictions_dir>/<game>/<prediction_file>`` for every game (``read_results_file``).
+                           framerate: float | None = None, spec: Specifications | None = None) -> ModelPredictions:
+    """Read ``<predictions_dir>/<game>/<prediction_file>`` for every game (``read_results_file``);
+    ``predictions_dir`` is a folder or a zip in SoccerNet's layout (:class:`spotting.datatree.Tree`).
 
     Never raises for one bad or missing file: a missing one is listed in ``missing``, an unreadable
-    one in ``errors`` (its InputError text) and both get ``Annotations.empty()``. ``unknown`` is
-    passed to the reader ("skip" drops labels outside the 17 classes as SoccerNet does, "error" makes
-    the file an error). Raises :class:`InputError` only when ``predictions_dir`` is not a folder.
+    one in ``errors`` (its InputError text) and both get ``Annotations.empty()``. Labels are read in
+    the class set ``spec`` (None: SoccerNet-v2) at its evaluation rate (or ``framerate``); ``unknown``
+    is passed to the reader ("skip" drops labels outside the set as SoccerNet does, counting them in
+    ``skipped``; "error" makes the file an error). Raises :class:`InputError` only when
+    ``predictions_dir`` is neither a folder nor a zip.
     """
-    predictions_dir = Path(predictions_dir)
-    if not predictions_dir.is_dir():
-        raise InputError(predictions_dir, "predictions folder not found", "check --predictions-dir")
+    spec = spec or SOCCERNET_V2
+    framerate = spec.framerate if framerate is None else framerate
+    tree = open_tree(predictions_dir)
     predictions: list[Annotations] = []
     missing, errors, warnings, unreadable = [], [], [], []
+    skipped: Counter = Counter()
     for done, game in enumerate(games, start=1):
-        path = predictions_dir / game / prediction_file
+        relative = f"{game}/{prediction_file}"
         events = Annotations.empty()
-        if not path.is_file():
+        if not tree.has(relative):
             missing.append(game)
         else:
             try:
-                results = read_results_file(path, unknown=unknown, framerate=framerate)
+                results = parse_results_file(tree.read_json(relative), tree.where(relative), unknown=unknown,
+                                             framerate=framerate, classes=spec, skipped=skipped)
                 events = results.events
                 if results.warning:
                     warnings.append(results.warning)
@@ -101,36 +115,37 @@ def load_model_predictions(predictions_dir: str | Path, games: Sequence[str], pr
                 errors.append(str(error))
                 unreadable.append(game)
             except OSError as error:  # unreadable (permissions, I/O): still one line naming the file
-                errors.append(f"{path}: cannot be read ({error.strerror or error})")
+                errors.append(f"{tree.where(relative)}: cannot be read ({error.strerror or error})")
                 unreadable.append(game)
         predictions.append(events)
         if progress is not None:
             progress(done, len(games))
     return ModelPredictions(name or model_names([predictions_dir])[0], predictions, missing, errors, warnings,
-                            list(games), unreadable, missing_as_empty)
+                            list(games), unreadable, missing_as_empty, spec, skipped)
 
 
 # ---------------------------------------------------------------- Average-mAP of every game at once
 
 def _encode(labels: Sequence[Annotations], predictions: Sequence[Annotations],
-            framerate: float) -> tuple[SparseEvents, SparseEvents, Annotations, Annotations]:
+            framerate: float, num_classes: int) -> tuple[SparseEvents, SparseEvents, Annotations, Annotations]:
     if len(labels) != len(predictions):
         raise ValueError(f"{len(labels)} label lists but {len(predictions)} prediction lists: "
                          "pass one of each per game")
     label_events, label_game = concatenate_games(labels)
     prediction_events, prediction_game = concatenate_games(predictions)
-    gt = encode(label_events, label_game, framerate=framerate, is_labels=True)
-    pred = encode(prediction_events, prediction_game, framerate=framerate, is_labels=False)
+    gt = encode(label_events, label_game, framerate=framerate, is_labels=True, num_classes=num_classes)
+    pred = encode(prediction_events, prediction_game, framerate=framerate, is_labels=False, num_classes=num_classes)
     return gt, pred, label_events, prediction_events
 
 
 def _game_class(events: SparseEvents) -> np.ndarray:
-    """``(N,)`` pseudo-class ``game * 17 + class`` of each entry."""
-    return events.game * NUM_CLASSES + events.class_index
+    """``(N,)`` pseudo-class ``game * C + class`` of each entry."""
+    return events.game * events.num_classes + events.class_index
 
 
-def _per_game_class(values: np.ndarray, num_games: int) -> np.ndarray:
-    return np.bincount(values, minlength=num_games * NUM_CLASSES).astype(np.int64).reshape(num_games, NUM_CLASSES)
+def _per_game_class(values: np.ndarray, num_games: int, num_classes: int) -> np.ndarray:
+    """``(G, C)`` int64 counts of pseudo-classes ``game * C + class``."""
+    return np.bincount(values, minlength=num_games * num_classes).astype(np.int64).reshape(num_games, num_classes)
 
 
 def _eleven_point_ap_distinct(tp: np.ndarray, detections: np.ndarray, num_gt: np.ndarray) -> np.ndarray:
@@ -155,34 +170,36 @@ class PerGameMetrics:
     """Average-mAP of each game alone (what SoccerNet's ``evaluate()`` gives on that game only)."""
 
     a_mAP: np.ndarray  # (G,)
-    a_mAP_per_class: np.ndarray  # (G, 17); 0 for classes without ground truth in the game
-    num_labels: np.ndarray  # (G, 17) int64 ground-truth entries (after the official same-frame merge)
-    num_predictions: np.ndarray  # (G, 17) int64 predictions evaluated (after merge, confidence >= 0)
+    a_mAP_per_class: np.ndarray  # (G, C); 0 for classes without ground truth in the game
+    num_labels: np.ndarray  # (G, C) int64 ground-truth entries (after the official same-frame merge)
+    num_predictions: np.ndarray  # (G, C) int64 predictions evaluated (after merge, confidence >= 0)
     metric: str
     mAP_per_delta: np.ndarray  # (D, G) each game's mAP at each tolerance
 
 
 def per_game_average_map(labels: Sequence[Annotations], predictions: Sequence[Annotations], metric: str = "loose",
-                         framerate: float = 2.0) -> PerGameMetrics:
+                         framerate: float = 2.0, num_classes: int | None = None) -> PerGameMetrics:
     """Each game's Average-mAP in one vectorised evaluation.
 
     Matching is per (game, half, class) already; the PR counts use (game, class) as pseudo-classes
-    (``pr_counts(..., num_classes=G*17)``), so ``a_mAP[g]`` equals
+    (``pr_counts(..., num_classes=G*C)``), so ``a_mAP[g]`` equals
     ``average_map([labels[g]], [predictions[g]], metric).a_mAP`` (the same operations in the same order).
     """
     deltas = metric_deltas(metric)
     num_games = len(labels)
-    gt, pred, _, _ = _encode(labels, predictions, framerate)
+    num_classes = class_count(num_classes)
+    gt, pred, _, _ = _encode(labels, predictions, framerate, num_classes)
     taken_by = match(gt, pred, deltas * framerate, framerate)
     flags = true_positive_flags(taken_by, len(pred))
-    tp, detections = pr_counts(_game_class(pred), pred.value, flags, num_classes=num_games * NUM_CLASSES)
-    num_labels = _per_game_class(_game_class(gt), num_games)
-    ap = _eleven_point_ap_distinct(tp, detections, num_labels.reshape(-1))  # (D, G*17)
-    ap = ap.reshape(len(deltas), num_games, NUM_CLASSES)
-    m = ap.mean(axis=-1)  # (D, G): np.mean of each contiguous (17,) row, as the official call
+    tp, detections = pr_counts(_game_class(pred), pred.value, flags, num_classes=num_games * num_classes)
+    num_labels = _per_game_class(_game_class(gt), num_games, num_classes)
+    ap = _eleven_point_ap_distinct(tp, detections, num_labels.reshape(-1))  # (D, G*C)
+    ap = ap.reshape(len(deltas), num_games, num_classes)
+    m = ap.mean(axis=-1)  # (D, G): np.mean of each contiguous (C,) row, as the official call
     return PerGameMetrics(a_mAP=np.asarray(trapezoid_average(m), dtype=np.float64).reshape(num_games),
-                          a_mAP_per_class=np.asarray(trapezoid_average(ap)).reshape(num_games, NUM_CLASSES),
-                          num_labels=num_labels, num_predictions=_per_game_class(_game_class(pred), num_games),
+                          a_mAP_per_class=np.asarray(trapezoid_average(ap)).reshape(num_games, num_classes),
+                          num_labels=num_labels,
+                          num_predictions=_per_game_class(_game_class(pred), num_games, num_classes),
                           metric=metric, mAP_per_delta=m)
 
 
@@ -201,25 +218,20 @@ def _ratio(numerator, denominator) -> np.ndarray:
         return np.nan_to_num(np.asarray(numerator, dtype=np.float64) / denominator)
 
 
-def class_thresholds(threshold: float | np.ndarray) -> np.ndarray:
-    """``(17,)`` per-class thresholds from a number or a ``(17,)`` array."""
-    values = np.asarray(threshold, dtype=np.float64)
-    if values.ndim == 0:
-        return np.full(NUM_CLASSES, float(values))
-    if values.shape != (NUM_CLASSES,):
-        raise ValueError(f"threshold must be a number or a ({NUM_CLASSES},) per-class array, got shape {values.shape}")
-    return values.copy()
+def class_thresholds(threshold: float | np.ndarray, num_classes: int | None = None) -> np.ndarray:
+    """``(C,)`` per-class thresholds from a number or a ``(C,)`` array (C = ``num_classes``, None: 17)."""
+    return _class_thresholds(threshold, num_classes)
 
 
 @dataclass(frozen=True)
 class MatchCounts:
     """TP / FP / FN per game and class at one tolerance and threshold; ratios are 0 when undefined."""
 
-    tp: np.ndarray  # (G, 17) int64 kept predictions matched to a ground truth
-    fp: np.ndarray  # (G, 17) int64 kept predictions matched to none (false alarms)
-    fn: np.ndarray  # (G, 17) int64 ground truths no kept prediction matched
-    num_labels: np.ndarray  # (G, 17) int64 ground-truth entries
-    num_predictions: np.ndarray  # (G, 17) int64 predictions kept at the threshold (= tp + fp)
+    tp: np.ndarray  # (G, C) int64 kept predictions matched to a ground truth
+    fp: np.ndarray  # (G, C) int64 kept predictions matched to none (false alarms)
+    fn: np.ndarray  # (G, C) int64 ground truths no kept prediction matched
+    num_labels: np.ndarray  # (G, C) int64 ground-truth entries
+    num_predictions: np.ndarray  # (G, C) int64 predictions kept at the threshold (= tp + fp)
 
     @staticmethod
     def _figures(tp, fp, fn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -286,20 +298,24 @@ class SplitMatch:
     true_positive: np.ndarray  # (P,) bool
 
     @property
+    def num_classes(self) -> int:
+        return self.labels.num_classes
+
+    @property
     def reach_frames(self) -> int:
         """Largest frame difference within ± δ/2."""
         return int(np.floor(self.tolerance_s * self.framerate / 2))
 
     def kept(self, threshold: float | np.ndarray) -> np.ndarray:
         """``(P,)`` bool: prediction entry kept at the threshold."""
-        return self.predictions.value >= class_thresholds(threshold)[self.predictions.class_index]
+        return self.predictions.value >= class_thresholds(threshold, self.num_classes)[self.predictions.class_index]
 
     def counts(self, threshold: float | np.ndarray) -> MatchCounts:
         kept = self.kept(threshold)
         where = _game_class(self.predictions)
-        tp = _per_game_class(where[kept & self.true_positive], self.num_games)
-        fp = _per_game_class(where[kept & ~self.true_positive], self.num_games)
-        num_labels = _per_game_class(_game_class(self.labels), self.num_games)
+        tp = _per_game_class(where[kept & self.true_positive], self.num_games, self.num_classes)
+        fp = _per_game_class(where[kept & ~self.true_positive], self.num_games, self.num_classes)
+        num_labels = _per_game_class(_game_class(self.labels), self.num_games, self.num_classes)
         return MatchCounts(tp=tp, fp=fp, fn=num_labels - tp, num_labels=num_labels, num_predictions=tp + fp)
 
     def matched_pairs(self, threshold: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -323,24 +339,25 @@ class SplitMatch:
         return self.labels.class_index[gt_entry], error_ms / 1000.0
 
     def class_confusion(self, threshold: float | np.ndarray) -> np.ndarray:
-        """``(17, 17)`` int64 ``counts[predicted class, ground-truth class]`` of kept false alarms.
+        """``(C, C)`` int64 ``counts[predicted class, ground-truth class]`` of kept false alarms.
 
         Rule: a kept prediction that matched nothing counts once for each *other* class that has a
         ground truth within ± δ/2 of it (same game and half, the matching's frame window), whether
         that ground truth was found or not; several such ground truths of one class count once. A
         false alarm near nothing of another class is not counted (the diagonal stays 0).
         """
+        num_classes = self.num_classes
         false_alarm = np.flatnonzero(self.kept(threshold) & ~self.true_positive)
-        confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+        confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
         if false_alarm.size == 0 or len(self.labels) == 0:
             return confusion
         reach = self.reach_frames
         spacing = vector_size(self.framerate) + 2 * reach + 1  # windows stay inside their (game, half)
-        gt_half = self.labels.group // NUM_CLASSES  # game * 2 + half - 1
+        gt_half = self.labels.half_group  # game * 2 + half - 1
         gt_key = gt_half * spacing + self.labels.frame
         order = np.argsort(gt_key, kind="stable")
         gt_key = gt_key[order]
-        fa_key = self.predictions.group[false_alarm] // NUM_CLASSES * spacing + self.predictions.frame[false_alarm]
+        fa_key = self.predictions.half_group[false_alarm] * spacing + self.predictions.frame[false_alarm]
         lo = np.searchsorted(gt_key, fa_key - reach, side="left")
         count = np.searchsorted(gt_key, fa_key + reach, side="right") - lo
         total = int(count.sum())
@@ -351,47 +368,49 @@ class SplitMatch:
         fa_class = self.predictions.class_index[false_alarm][pair_fa]
         gt_class = self.labels.class_index[pair_gt]
         other = gt_class != fa_class
-        pairs = np.unique(pair_fa[other] * NUM_CLASSES + gt_class[other])  # once per (false alarm, class)
-        cells = self.predictions.class_index[false_alarm][pairs // NUM_CLASSES] * NUM_CLASSES + pairs % NUM_CLASSES
-        counts = np.bincount(cells, minlength=NUM_CLASSES * NUM_CLASSES).astype(np.int64)
-        return counts.reshape(NUM_CLASSES, NUM_CLASSES)
+        pairs = np.unique(pair_fa[other] * num_classes + gt_class[other])  # once per (false alarm, class)
+        cells = self.predictions.class_index[false_alarm][pairs // num_classes] * num_classes + pairs % num_classes
+        counts = np.bincount(cells, minlength=num_classes * num_classes).astype(np.int64)
+        return counts.reshape(num_classes, num_classes)
 
     def pr_curves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(thresholds (200,), precision (200, 17), recall (200, 17))`` pooled over every game."""
-        tp, detections = pr_counts(self.predictions.class_index, self.predictions.value, self.true_positive)
-        num_labels = np.bincount(self.labels.class_index, minlength=NUM_CLASSES)
+        """``(thresholds (200,), precision (200, C), recall (200, C))`` pooled over every game."""
+        tp, detections = pr_counts(self.predictions.class_index, self.predictions.value, self.true_positive,
+                                   self.num_classes)
+        num_labels = np.bincount(self.labels.class_index, minlength=self.num_classes)
         precision, recall = precision_recall(tp, detections, num_labels)
         return THRESHOLDS.copy(), precision, recall
 
 
 def match_split(labels: Sequence[Annotations], predictions: Sequence[Annotations], tolerance_s: float,
-                framerate: float = 2.0) -> SplitMatch:
+                framerate: float = 2.0, num_classes: int | None = None) -> SplitMatch:
     """Official matching of every game at δ = ``tolerance_s`` (as ``spotting.metrics.game_figures``)."""
-    gt, pred, label_events, prediction_events = _encode(labels, predictions, framerate)
+    gt, pred, label_events, prediction_events = _encode(labels, predictions, framerate, class_count(num_classes))
     taken_by = match(gt, pred, np.array([tolerance_s * framerate]), framerate)
     return SplitMatch(len(labels), float(tolerance_s), float(framerate), gt, pred, label_events,
                       prediction_events, taken_by[0], true_positive_flags(taken_by, len(pred))[0])
 
 
 def match_counts(labels: Sequence[Annotations], predictions: Sequence[Annotations], tolerance_s: float,
-                 threshold: float | np.ndarray, framerate: float = 2.0) -> MatchCounts:
-    """TP / FP / FN per game and class at δ = ``tolerance_s`` and ``threshold`` (number or ``(17,)``)."""
-    return match_split(labels, predictions, tolerance_s, framerate).counts(threshold)
+                 threshold: float | np.ndarray, framerate: float = 2.0, num_classes: int | None = None) -> MatchCounts:
+    """TP / FP / FN per game and class at δ = ``tolerance_s`` and ``threshold`` (number or ``(C,)``)."""
+    return match_split(labels, predictions, tolerance_s, framerate, num_classes).counts(threshold)
 
 
 def timing_errors(labels: Sequence[Annotations], predictions: Sequence[Annotations], tolerance_s: float,
-                  threshold: float | np.ndarray, framerate: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+                  threshold: float | np.ndarray, framerate: float = 2.0,
+                  num_classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(class_index, error_s)`` of every matched kept prediction (see :meth:`SplitMatch.timing_errors`)."""
-    return match_split(labels, predictions, tolerance_s, framerate).timing_errors(threshold)
+    return match_split(labels, predictions, tolerance_s, framerate, num_classes).timing_errors(threshold)
 
 
 def class_confusion(labels: Sequence[Annotations], predictions: Sequence[Annotations], tolerance_s: float,
-                    threshold: float | np.ndarray, framerate: float = 2.0) -> np.ndarray:
-    """``(17, 17)`` false alarms near another class (see :meth:`SplitMatch.class_confusion` for the rule)."""
-    return match_split(labels, predictions, tolerance_s, framerate).class_confusion(threshold)
+                    threshold: float | np.ndarray, framerate: float = 2.0, num_classes: int | None = None) -> np.ndarray:
+    """``(C, C)`` false alarms near another class (see :meth:`SplitMatch.class_confusion` for the rule)."""
+    return match_split(labels, predictions, tolerance_s, framerate, num_classes).class_confusion(threshold)
 
 
 def pr_curves(labels: Sequence[Annotations], predictions: Sequence[Annotations], tolerance_s: float,
-              framerate: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              framerate: float = 2.0, num_classes: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Official precision / recall at the 200 thresholds per class, pooled over all games, at one δ."""
-    return match_split(labels, predictions, tolerance_s, framerate).pr_curves()
+    return match_split(labels, predictions, tolerance_s, framerate, num_classes).pr_curves()

@@ -1,7 +1,7 @@
 """Vectorised internals of SoccerNet's Average-mAP (``SoccerNet.Evaluation.ActionSpotting``).
 
 The official evaluator (SoccerNet 0.2.0, ``ActionSpotting.evaluate`` / ``average_mAP``, by the
-SoccerNet team, MIT licence) writes every half into dense ``(120*60*framerate, 17)`` vectors and
+SoccerNet team, MIT licence) writes every half into dense ``(120*60*framerate, C)`` vectors (C = ``len(EVENT_DICTIONARY)``) and
 then loops in Python over classes, games, ground truths, predictions and 200 thresholds. Here the
 same numbers come from the *set* entries of those vectors only:
 
@@ -28,7 +28,7 @@ from functools import cached_property
 
 import numpy as np
 
-from spotting.soccernet import NUM_CLASSES, Annotations
+from spotting.soccernet import Annotations
 
 THRESHOLDS = np.linspace(0, 1, 200)  # (200,) the official confidence thresholds
 RECALL_POINTS = np.arange(11) / 10  # (11,) the official 11-point interpolation
@@ -44,7 +44,7 @@ def vector_size(framerate: float) -> int:
 class SparseEvents:
     """The set entries of the official dense vectors of several games, sorted by ``key``.
 
-    A *group* is one (game, half, class): ``group = (game * 2 + half - 1) * NUM_CLASSES + class``.
+    A *group* is one (game, half, class): ``group = (game * 2 + half - 1) * num_classes + class``.
     """
 
     group: np.ndarray  # (N,) int64
@@ -52,10 +52,16 @@ class SparseEvents:
     value: np.ndarray  # (N,) float64: +1 / -1 ("not shown") for labels, the confidence for predictions
     source: np.ndarray  # (N,) int64: index (into the concatenated input) of the event that wrote the entry
     game: np.ndarray  # (N,) int64
+    num_classes: int  # C, the width of the official vectors (len(EVENT_DICTIONARY))
 
     @cached_property  # read several times per evaluation; stored in the instance dict (frozen is fine)
     def class_index(self) -> np.ndarray:
-        return self.group % NUM_CLASSES
+        return self.group % self.num_classes
+
+    @property
+    def half_group(self) -> np.ndarray:
+        """``(N,)`` one (game, half): ``game * 2 + half - 1``."""
+        return self.group // self.num_classes
 
     def __len__(self) -> int:
         return int(self.group.shape[0])
@@ -68,11 +74,13 @@ def concatenate_games(games: Sequence[Annotations]) -> tuple[Annotations, np.nda
     return events, game
 
 
-def entry_key(events: Annotations, game: np.ndarray, framerate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where each event writes in the official dense vectors: ``(group, frame, key)``, each ``(N,)``.
+def entry_key(events: Annotations, game: np.ndarray, framerate: float,
+              num_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each event writes in the official dense ``(frames, num_classes)`` vectors: ``(group, frame,
+    key)``, each ``(N,)``.
 
     ``key = group * vector_size + frame`` orders entries; events the official code skips (half not
-    1/2, class outside the 17) get ``key = -1``.
+    1/2, class outside ``[0, num_classes)``) get ``key = -1``.
     """
     size = vector_size(framerate)
     # Same float expression as the official int(framerate * (int(position) / 1000)): int() truncates
@@ -83,15 +91,16 @@ def entry_key(events: Annotations, game: np.ndarray, framerate: float) -> tuple[
     frame = np.minimum(np.trunc(framerate * (events.position_ms / 1000)).astype(np.int64), size - 1)
     reachable = frame >= -size
     frame = np.where(frame < 0, frame + size, frame)
-    group = (game * 2 + events.half - 1) * NUM_CLASSES + events.class_index
-    ok = (((events.half == 1) | (events.half == 2)) & (events.class_index >= 0) & (events.class_index < NUM_CLASSES)
+    group = (game * 2 + events.half - 1) * num_classes + events.class_index
+    ok = (((events.half == 1) | (events.half == 2)) & (events.class_index >= 0) & (events.class_index < num_classes)
           & reachable)
     return group, frame, np.where(ok, group * size + frame, -1)
 
 
-def encode(events: Annotations, game: np.ndarray, framerate: float, is_labels: bool) -> SparseEvents:
-    """The entries ``label2vector`` / ``predictions2vector`` would write, one per (group, frame)."""
-    group, frame, key = entry_key(events, game, framerate)
+def encode(events: Annotations, game: np.ndarray, framerate: float, is_labels: bool, num_classes: int) -> SparseEvents:
+    """The entries ``label2vector`` / ``predictions2vector`` would write, one per (group, frame), for
+    ``num_classes`` classes (``class_index`` of ``events`` indexes the class set)."""
+    group, frame, key = entry_key(events, game, framerate, num_classes)
     source = np.flatnonzero(key >= 0)
     key = key[source]
     num = len(key)
@@ -112,7 +121,7 @@ def encode(events: Annotations, game: np.ndarray, framerate: float, is_labels: b
     else:
         value = events.confidence[source].astype(np.float64)
         source, value = source[value >= 0], value[value >= 0]  # the official "detection >= 0"; also drops NaN
-    return SparseEvents(group[source], frame[source], value, source, game[source])
+    return SparseEvents(group[source], frame[source], value, source, game[source], num_classes)
 
 
 def closest_visibility(labels: SparseEvents, predictions: SparseEvents, framerate: float) -> np.ndarray:
@@ -322,14 +331,14 @@ def _reaching(hist: np.ndarray) -> np.ndarray:
 
 
 def pr_counts(class_index: np.ndarray, score: np.ndarray, flags: np.ndarray,
-              num_classes: int = NUM_CLASSES) -> tuple[np.ndarray, np.ndarray]:
+              num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Counts at the 200 official thresholds (``score >= threshold``), per class.
 
     ``class_index``/``score`` are ``(P,)``; ``flags`` is ``(D, P)`` bool (true positives, possibly
     restricted to a visibility) or ``(P,)``. Returns ``(tp, detections)`` int64 arrays of shape
     ``(D, 200, C)`` and ``(200, C)`` (``(200, C)`` for both when ``flags`` is 1-D). One histogram per
     output, no loop over classes: time and memory are those of the outputs plus the set flags, so
-    ``C`` may be games × 17 pseudo-classes.
+    ``C`` may be games × classes pseudo-classes.
     """
     flags2 = np.atleast_2d(flags)
     per_class = len(THRESHOLDS) + 1
@@ -343,7 +352,7 @@ def pr_counts(class_index: np.ndarray, score: np.ndarray, flags: np.ndarray,
 
 
 def matched_pr_counts(class_index: np.ndarray, score: np.ndarray, taken_by: np.ndarray, subset: np.ndarray,
-                      num_subsets: int, num_classes: int = NUM_CLASSES) -> tuple[np.ndarray, np.ndarray]:
+                      num_subsets: int, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`pr_counts` straight from :func:`match`'s ``taken_by`` ``(D, M)``, split by ``subset``.
 
     ``subset`` ``(P,)`` int in ``[0, S)`` (e.g. 1 for predictions whose closest action is visible).

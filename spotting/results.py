@@ -6,13 +6,18 @@ import json
 import os
 import re
 import tempfile
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from spotting.errors import InputError
-from spotting.soccernet import CLASS_INDEX, CLASSES, Annotations, format_game_time, read_json
+from spotting.soccernet import Annotations, class_set, format_game_time, read_json, unknown_label_fix
+from spotting.specs import Specifications
+
+Classes = Specifications | Sequence[str] | None  # a class set; None: SoccerNet-v2's 17
 
 RESULTS_FILE = "results_spotting.json"
 
@@ -89,20 +94,22 @@ def _count_bad_game_times(game_times: list[str], half: np.ndarray, ms: np.ndarra
 _NO_GAME_TIME = object()
 
 
-def _columns(items: list, path: Path, unknown: str) -> tuple:
+def _columns(items: list, path: Path, unknown: str, spec: Specifications, skipped: Counter | None) -> tuple:
     """``(half, position_ms, class_index, confidence, odd_half, fractional_half, game_times)`` of the
     predictions kept, cast as the official code casts them; raises naming the first one SoccerNet cannot
     read either. (A columnar fast path with numpy or map() casts measured no faster on the real files.)"""
     half, pos, cls, conf, game_times = [], [], [], [], []
     odd_half = fractional_half = 0
+    class_index = spec.class_index
     for i, item in enumerate(items):
         try:
             label = item["label"]
-            if label not in CLASS_INDEX:
+            if label not in class_index:
                 if unknown == "skip":
+                    if skipped is not None:
+                        skipped[str(label)[:60]] += 1
                     continue
-                raise InputError(path, f"prediction {i}: unknown label {label!r}",
-                                 f"use one of the 17 SoccerNet-v2 classes: {', '.join(CLASSES)}")
+                raise InputError(path, f"prediction {i}: unknown label {str(label)[:60]!r}", unknown_label_fix(spec))
             raw_half = item["half"]
             h = int(raw_half)  # int() as officially: a numeric 1.5 is half 1
             ms = int(item["position"])
@@ -121,7 +128,7 @@ def _columns(items: list, path: Path, unknown: str) -> tuple:
             continue
         half.append(h)
         pos.append(min(ms, LATEST_POSITION_MS))
-        cls.append(CLASS_INDEX[label])
+        cls.append(class_index[label])
         conf.append(c)
         game_times.append(item.get("gameTime", _NO_GAME_TIME))
     return (np.asarray(half, np.int64), np.asarray(pos, np.int64), np.asarray(cls, np.int64),
@@ -129,11 +136,12 @@ def _columns(items: list, path: Path, unknown: str) -> tuple:
 
 
 def parse_results_file(data: dict, path: str | Path = RESULTS_FILE, unknown: str = "skip",
-                       framerate: float = 2.0) -> ResultsFile:
+                       framerate: float = 2.0, classes: Classes = None, skipped: Counter | None = None) -> ResultsFile:
     """Predictions of one game, read as SoccerNet's ``evaluate()`` reads them, with notes on the unusual.
 
+    ``classes`` is the class set (default SoccerNet-v2's 17), ``framerate`` the evaluation grid's.
     Values may be strings (official files) or numbers. Unknown labels are skipped by default, as
-    SoccerNet's evaluator does; ``unknown="error"`` rejects them. Accepted as the official
+    SoccerNet's evaluator does (each counted in ``skipped`` when given); ``unknown="error"`` rejects them. Accepted as the official
     ``predictions2vector`` accepts them, each counted in a note: positions before the half's start
     (kept negative: the metrics put them where the official vector does) or past 120 minutes
     (clipped to its last frame), confidences outside [0, 1] or not finite, halves other than 1 or 2
@@ -147,7 +155,9 @@ def parse_results_file(data: dict, path: str | Path = RESULTS_FILE, unknown: str
     if not isinstance(data, dict) or not isinstance(data.get("predictions"), list):
         raise InputError(path, "no 'predictions' list", "expected a SoccerNet results_spotting.json")
     items = data["predictions"]
-    half, position, class_index, confidence, odd_half, fractional_half, game_times = _columns(items, path, unknown)
+    spec = class_set(classes)
+    half, position, class_index, confidence, odd_half, fractional_half, game_times = _columns(
+        items, path, unknown, spec, skipped)
     present = [g is not _NO_GAME_TIME for g in game_times]
     no_game_time = len(game_times) - sum(present)
     has = np.asarray(present, dtype=bool)
@@ -156,11 +166,12 @@ def parse_results_file(data: dict, path: str | Path = RESULTS_FILE, unknown: str
     events = Annotations(half=half, position_ms=position, class_index=class_index,
                          visible=np.ones(len(half), bool), team=np.full(len(half), "", dtype="<U1"),
                          confidence=confidence)
-    return ResultsFile(path, events, _notes(events, framerate, odd_half, fractional_half, no_game_time, bad_game_time))
+    return ResultsFile(path, events, _notes(events, framerate, spec.num_classes, odd_half, fractional_half,
+                                            no_game_time, bad_game_time))
 
 
-def _notes(events: Annotations, framerate: float, odd_half: int, fractional_half: int, no_game_time: int,
-           bad_game_time: int) -> tuple[str, ...]:
+def _notes(events: Annotations, framerate: float, num_classes: int, odd_half: int, fractional_half: int,
+           no_game_time: int, bad_game_time: int) -> tuple[str, ...]:
     notes = []
     before = int((events.position_ms < 0).sum())
     if before:
@@ -194,7 +205,7 @@ def _notes(events: Annotations, framerate: float, odd_half: int, fractional_half
         size = int(120 * 60 * framerate)  # where the official vector puts each one (clipped, negatives from the end)
         frame = np.minimum(events.frames(framerate), size - 1)
         frame = np.where(frame < 0, frame + size, frame)
-        key = (events.half * len(CLASSES) + events.class_index) * size + frame
+        key = (events.half * num_classes + events.class_index) * size + frame
         duplicates = len(key) - len(np.unique(key))
         if duplicates:
             notes.append(f"{_plural(duplicates, 'prediction')} on the same frame and class as a later one "
@@ -202,26 +213,31 @@ def _notes(events: Annotations, framerate: float, odd_half: int, fractional_half
     return tuple(notes)
 
 
-def parse_results(data: dict, path: str | Path = RESULTS_FILE, unknown: str = "skip") -> Annotations:
+def parse_results(data: dict, path: str | Path = RESULTS_FILE, unknown: str = "skip",
+                  classes: Classes = None) -> Annotations:
     """Predictions of one game (see :func:`parse_results_file`, which also says what was unusual)."""
-    return parse_results_file(data, path, unknown=unknown).events
+    return parse_results_file(data, path, unknown=unknown, classes=classes).events
 
 
-def read_results_file(path: str | Path, unknown: str = "skip", framerate: float = 2.0) -> ResultsFile:
+def read_results_file(path: str | Path, unknown: str = "skip", framerate: float = 2.0, classes: Classes = None,
+                      skipped: Counter | None = None) -> ResultsFile:
     """Read a ``results_spotting.json`` file with its notes (see :func:`parse_results_file`)."""
-    return parse_results_file(read_json(path), path, unknown=unknown, framerate=framerate)
+    return parse_results_file(read_json(path), path, unknown=unknown, framerate=framerate, classes=classes,
+                              skipped=skipped)
 
 
-def read_results(path: str | Path, unknown: str = "skip") -> Annotations:
-    """Read a ``results_spotting.json`` file's predictions."""
-    return read_results_file(path, unknown=unknown).events
+def read_results(path: str | Path, unknown: str = "skip", classes: Classes = None) -> Annotations:
+    """Read a ``results_spotting.json`` file's predictions (labels of the set ``classes``)."""
+    return read_results_file(path, unknown=unknown, classes=classes).events
 
 
-def results_dict(events: Annotations, url_local: str = "") -> dict:
-    """The official JSON structure (string values, as SoccerNet publishes them)."""
+def results_dict(events: Annotations, url_local: str = "", classes: Classes = None, framerate: float = 2.0) -> dict:
+    """The official JSON structure (string values, as SoccerNet publishes them); ``classes`` names the
+    class indices (default SoccerNet-v2), ``framerate`` is the evaluation grid of the set."""
+    names = class_set(classes).classes
     # Sorted by half and evaluation frame only: predictions sharing a frame and class keep their
     # order, because SoccerNet's evaluator keeps the last one written.
-    order = np.lexsort((events.frames(2.0), events.half))
+    order = np.lexsort((events.frames(framerate), events.half))
     halves = events.half[order].astype(np.int64).tolist()  # plain Python values: no per-event numpy scalars
     positions = events.position_ms[order].astype(np.int64).tolist()
     classes = events.class_index[order].astype(np.int64).tolist()
@@ -229,7 +245,7 @@ def results_dict(events: Annotations, url_local: str = "") -> dict:
     predictions = [
         {
             "gameTime": format_game_time(half, position),
-            "label": CLASSES[cls],
+            "label": names[cls],
             "position": str(position),
             "half": str(half),
             "confidence": str(confidence),
@@ -239,14 +255,16 @@ def results_dict(events: Annotations, url_local: str = "") -> dict:
     return {"UrlLocal": url_local, "predictions": predictions}
 
 
-def write_results(path: str | Path, events: Annotations, url_local: str = "", force: bool = False) -> Path:
-    """Write ``results_spotting.json`` atomically; refuse to overwrite an existing file unless ``force``."""
+def write_results(path: str | Path, events: Annotations, url_local: str = "", force: bool = False,
+                  classes: Classes = None, framerate: float = 2.0) -> Path:
+    """Write ``results_spotting.json`` atomically (labels named by ``classes``, see :func:`results_dict`);
+    refuse to overwrite an existing file unless ``force``."""
     path = Path(path)
     if path.exists() and not force:
         raise InputError(path, "already exists", "pass --force to overwrite it or choose another --out")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
-    results = results_dict(events, url_local)
+    results = results_dict(events, url_local, classes, framerate)
     # One prediction per line: readable, and json's C encoder (it is bypassed whenever indent is set)
     # writes thousands of predictions in milliseconds.
     lines = ",\n".join(map(json.dumps, results["predictions"]))

@@ -1,7 +1,9 @@
-"""SoccerNet-v2 data: the 17 classes, ``Labels-v2.json``, per-half features and game folders.
+"""SoccerNet data: label files of any class set, per-half features and game folders.
 
-Names follow the official package (``EVENT_DICTIONARY_V2``, ``Labels-v2.json``, ``gameTime``
-"H - MM:SS", ``position`` in milliseconds) so users recognise them.
+Names follow the official package (``EVENT_DICTIONARY_V2``, ``Labels-v2.json``, ``Labels-ball.json``,
+``gameTime`` "H - MM:SS", ``position`` in milliseconds) so users recognise them. The class set and the
+label file name come from a :class:`~spotting.specs.Specifications`; SoccerNet-v2's are the defaults
+(``CLASSES``, ``LABELS_FILE`` below are its names, kept for callers that mean SoccerNet-v2).
 """
 
 from __future__ import annotations
@@ -9,19 +11,22 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from SoccerNet.Evaluation.utils import EVENT_DICTIONARY_V2, INVERSE_EVENT_DICTIONARY_V2
 
 from spotting.errors import InputError
+from spotting.specs import SOCCERNET_V2, Specifications
 
-CLASSES: tuple[str, ...] = tuple(INVERSE_EVENT_DICTIONARY_V2[i] for i in range(len(EVENT_DICTIONARY_V2)))
-NUM_CLASSES = len(CLASSES)
-CLASS_INDEX: dict[str, int] = dict(EVENT_DICTIONARY_V2)
+# SoccerNet-v2's set (the default everywhere a set is not given).
+CLASSES: tuple[str, ...] = SOCCERNET_V2.classes
+NUM_CLASSES = SOCCERNET_V2.num_classes
+CLASS_INDEX: dict[str, int] = dict(SOCCERNET_V2.class_index)
 HALVES = (1, 2)
-LABELS_FILE = "Labels-v2.json"
+LABELS_FILE = SOCCERNET_V2.labels_file
 DEFAULT_FEATURES = "ResNET_TF2_PCA512.npy"
 VIDEO_NAMES = ("224p.mkv", "720p.mkv", "224p.mp4", "720p.mp4", "224p.webm", "video.webm", "video.mp4")
 
@@ -109,15 +114,35 @@ def _half_of(game_time: object, path: Path, index: int) -> int:
     return int(head)
 
 
-def parse_labels(data: dict, path: str | Path = LABELS_FILE, unknown: str = "error") -> Annotations:
-    """Turn a parsed ``Labels-v2.json`` into :class:`Annotations`.
+def class_set(classes: Specifications | Sequence[str] | None) -> Specifications:
+    """``classes`` as :class:`~spotting.specs.Specifications` (None: SoccerNet-v2; a list: a custom set)."""
+    if classes is None:
+        return SOCCERNET_V2
+    if isinstance(classes, Specifications):
+        return classes
+    return SOCCERNET_V2.replace(classes=tuple(classes))
 
-    ``unknown="error"`` rejects labels outside the 17 classes; ``"skip"`` drops them, as SoccerNet's
-    evaluator does.
+
+def unknown_label_fix(spec: Specifications) -> str:
+    """The fix of an unknown label: the set's classes, and how to pick another set."""
+    names = ", ".join(spec.classes[:20]) + (", ..." if spec.num_classes > 20 else "")
+    return (f"use one of the classes of {spec.describe()}: {names} — or pick the data's class "
+            "set (--classes soccernet-v2 | ball-2023 | ball-2024 | a file with one class a line)")
+
+
+def parse_labels(data: dict, path: str | Path = LABELS_FILE, unknown: str = "error",
+                 classes: Specifications | Sequence[str] | None = None, skipped: Counter | None = None) -> Annotations:
+    """Turn a parsed label file (``Labels-v2.json``, ``Labels-ball.json``, ...) into :class:`Annotations`.
+
+    ``classes`` is the class set (default SoccerNet-v2's 17); ``class_index`` indexes it.
+    ``unknown="error"`` rejects labels outside it; ``"skip"`` drops them, as SoccerNet's evaluator
+    does, counting each dropped name in ``skipped`` when given.
     """
     path = Path(path)
+    spec = class_set(classes)
+    index = spec.class_index
     if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
-        raise InputError(path, "no 'annotations' list", "expected a SoccerNet Labels-v2.json")
+        raise InputError(path, "no 'annotations' list", f"expected a SoccerNet label file ({spec.labels_file})")
     half, pos, cls, vis, team = [], [], [], [], []
     for i, item in enumerate(data["annotations"]):
         if not isinstance(item, dict) or "label" not in item or "gameTime" not in item:
@@ -126,11 +151,12 @@ def parse_labels(data: dict, path: str | Path = LABELS_FILE, unknown: str = "err
         if not isinstance(label, str):  # a list or a number: SoccerNet's evaluator fails on it too
             raise InputError(path, f"annotation {i}: label is a {type(label).__name__}, not a class name",
                              "fix or remove that annotation")
-        if label not in CLASS_INDEX:
+        if label not in index:
             if unknown == "skip":
+                if skipped is not None:
+                    skipped[label[:60]] += 1
                 continue
-            raise InputError(path, f"annotation {i}: unknown label {label[:60]!r}",
-                             f"use one of the 17 SoccerNet-v2 classes: {', '.join(CLASSES)}")
+            raise InputError(path, f"annotation {i}: unknown label {label[:60]!r}", unknown_label_fix(spec))
         h = _half_of(item["gameTime"], path, i)
         try:
             if "position" in item:
@@ -147,7 +173,7 @@ def parse_labels(data: dict, path: str | Path = LABELS_FILE, unknown: str = "err
             raise InputError(path, f"annotation {i}: negative position {ms}", "positions are ms from the half start")
         half.append(h)
         pos.append(ms)
-        cls.append(CLASS_INDEX[label])
+        cls.append(index[label])
         vis.append(item.get("visibility", "visible") != "not shown")
         team.append(str(item.get("team", "")))
     return Annotations.from_lists(half, pos, cls, vis, team, np.ones(len(half)))
@@ -175,6 +201,12 @@ def read_json(path: str | Path) -> dict:
             data = handle.read(MAX_JSON_BYTES + 1)  # a file whose size the OS does not report (/proc) stays capped
     except OSError as error:
         raise InputError(path, f"cannot be read ({error.strerror or type(error).__name__})", "check the path") from None
+    return parse_json_bytes(data, path)
+
+
+def parse_json_bytes(data: bytes, path: str | Path) -> dict:
+    """Parse the bytes of a JSON file named ``path`` (a file, a zip member) with :func:`read_json`'s checks:
+    at most ``MAX_JSON_BYTES``, starting with ``{`` or ``[``, UTF-8, not nested past the stack."""
     if len(data) > MAX_JSON_BYTES:
         raise InputError(path, f"over the {MAX_JSON_BYTES // 2**20} MB limit for a JSON file", "check the path")
     head = data[:4096].removeprefix(b"\xef\xbb\xbf").lstrip()  # a BOM is left to json's own message
@@ -191,9 +223,10 @@ def read_json(path: str | Path) -> dict:
         raise InputError(path, "JSON nested too deeply to be a SoccerNet file", "check the file") from None
 
 
-def read_labels(path: str | Path, unknown: str = "error") -> Annotations:
-    """Read a ``Labels-v2.json`` file."""
-    return parse_labels(read_json(path), path, unknown=unknown)
+def read_labels(path: str | Path, unknown: str = "error", classes: Specifications | Sequence[str] | None = None,
+                skipped: Counter | None = None) -> Annotations:
+    """Read a label file (``Labels-v2.json``, ``Labels-ball.json``, ...) of the set ``classes`` (see :func:`parse_labels`)."""
+    return parse_labels(read_json(path), path, unknown=unknown, classes=classes, skipped=skipped)
 
 
 def _all_finite(array: np.ndarray) -> bool:
@@ -237,13 +270,14 @@ class Game:
     features: str = DEFAULT_FEATURES
     split: str | None = None
     files: tuple[str, ...] = field(default=(), compare=False)
+    labels_file: str = LABELS_FILE  # Labels-v2.json, Labels-ball.json, ... (the class set's)
 
     def features_path(self, half: int) -> Path:
         return self.directory / f"{half}_{self.features}"
 
     @property
     def labels_path(self) -> Path:
-        return self.directory / LABELS_FILE
+        return self.directory / self.labels_file
 
     @property
     def has_labels(self) -> bool:
@@ -251,6 +285,10 @@ class Game:
 
     def has_features(self) -> bool:
         return all(self.features_path(h).is_file() for h in HALVES)
+
+    def missing_features(self) -> list[str]:
+        """Names of the halves' feature files that are not there (``[]`` when both are)."""
+        return [self.features_path(h).name for h in HALVES if not self.features_path(h).is_file()]
 
     def video_path(self, half: int) -> Path | None:
         """The first video of the half found, in SoccerNet's naming (``1_224p.mkv``, ...)."""
@@ -263,27 +301,45 @@ class Game:
     def load_features(self, half: int, dim: int | None = None) -> np.ndarray:
         return load_features(self.features_path(half), dim=dim)
 
-    def read_labels(self, unknown: str = "error") -> Annotations:
-        return read_labels(self.labels_path, unknown=unknown)
+    def read_labels(self, unknown: str = "error", classes: Specifications | Sequence[str] | None = None,
+                    skipped: Counter | None = None) -> Annotations:
+        """This game's labels in the set ``classes`` (default SoccerNet-v2; see :func:`parse_labels`)."""
+        return read_labels(self.labels_path, unknown=unknown, classes=classes, skipped=skipped)
 
 
-def game_at(directory: str | Path, root: str | Path | None = None, features: str = DEFAULT_FEATURES) -> Game:
+def game_at(directory: str | Path, root: str | Path | None = None, features: str = DEFAULT_FEATURES,
+            labels_file: str = LABELS_FILE) -> Game:
+    """The game in ``directory`` (named relative to ``root``); :class:`InputError` when it is no folder."""
     directory = Path(directory)
     if not directory.is_dir():
         raise InputError(directory, "game folder not found", "check the path")
     name = os.path.relpath(directory, root) if root is not None else directory.name
     files = tuple(sorted(p.name for p in directory.iterdir() if p.is_file()))
-    return Game(directory=directory, name=name.replace(os.sep, "/"), features=features, files=files)
+    return Game(directory=directory, name=name.replace(os.sep, "/"), features=features, files=files,
+                labels_file=labels_file)
+
+
+def _requirement_problem(game: Game, require: str) -> str | None:
+    """Why ``game`` does not meet ``require`` (any / features / labels / both); None when it does."""
+    lacks = [*game.missing_features()] if require in ("features", "both") else []
+    if require in ("labels", "both") and not game.has_labels:
+        lacks.append(game.labels_file)
+    if require == "any" and not (game.has_labels or game.has_features()):
+        lacks = [game.labels_file, *game.missing_features()]
+    return f"no {' and no '.join(lacks)}" if lacks else None
 
 
 def find_games(root: str | Path, split: str | None = None, features: str = DEFAULT_FEATURES,
-               require: str = "any") -> list[Game]:
+               require: str = "any", labels_file: str = LABELS_FILE, dataset: str = "SoccerNet",
+               skipped: list[tuple[str, str]] | None = None) -> list[Game]:
     """Games under a SoccerNet root.
 
     With ``split`` (train/valid/test/challenge) the official list from ``SoccerNet.utils.getListGames``
-    is used and the games present on disk are returned in its order; without it, every folder that
-    holds ``Labels-v2.json`` or ``1_<features>`` is a game (custom data). ``require`` is ``"any"``,
-    ``"features"``, ``"labels"`` or ``"both"``.
+    (of ``dataset``: "SoccerNet", "Ball") is used and the games present on disk are returned in its
+    order; without it, every folder that holds ``labels_file`` or ``1_<features>`` is a game (custom
+    data). ``require`` is ``"any"``, ``"features"``, ``"labels"`` or ``"both"``. Each game left out
+    is appended to ``skipped`` (when given) as ``(name, reason)``: "not found" for a split game
+    absent from the root, "no 2_<features>" and the like for one lacking a required file.
     """
     root = Path(root)
     if not root.is_dir():
@@ -292,22 +348,24 @@ def find_games(root: str | Path, split: str | None = None, features: str = DEFAU
         from SoccerNet.utils import getListGames
 
         try:
-            names = getListGames(split)
+            names = getListGames(split, dataset=dataset)
         except Exception:
             raise InputError(None, f"unknown split {split!r}", "use train, valid, test or challenge") from None
         candidates = [root / name for name in names]
     else:
-        marker_names = {LABELS_FILE, f"1_{features}"}
+        marker_names = {labels_file, f"1_{features}", f"2_{features}"}
         candidates = sorted(Path(d) for d, _, files in os.walk(root) if marker_names & set(files))
     games = []
     for directory in candidates:
         if not directory.is_dir():
+            if skipped is not None:
+                skipped.append((os.path.relpath(directory, root).replace(os.sep, "/"), "not found"))
             continue
-        game = game_at(directory, root, features)
-        game = Game(directory, game.name, features, split, game.files)
-        ok = {"any": game.has_labels or game.has_features(), "features": game.has_features(),
-              "labels": game.has_labels, "both": game.has_labels and game.has_features()}[require]
-        if ok:
+        game = game_at(directory, root, features, labels_file)
+        game = Game(directory, game.name, features, split, game.files, labels_file)
+        problem = _requirement_problem(game, require)
+        if problem is None:
             games.append(game)
+        elif skipped is not None:
+            skipped.append((game.name, problem))
     return games
-
