@@ -391,17 +391,30 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, clip30, capsys, case):
 
 
 def test_resnet_weights_unreachable_says_where_to_get_them(tmp_path, clip30, capsys, monkeypatch):
-    keras = _keras()
+    _keras()
+    import urllib.error
+    import urllib.request
 
     def offline(*args, **kwargs):
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -2] Name or service not known")
+        raise urllib.error.URLError(OSError(-2, "Name or service not known"))
 
-    monkeypatch.setattr(keras.utils, "get_file", offline)
-    code, err = run_cli(["--video", clip30, "--out", tmp_path / "game", "--half", 1, "--extractor", "ResNET_TF2",
-                         "--quiet"], capsys)
-    assert code == 2 and err.count("\n") == 1, err
-    assert "ResNet152 ImageNet weights could not be downloaded ([Errno -2] Name or service not known)" in err
-    assert "resnet152_weights_tf_dim_ordering_tf_kernels_notop.h5" in err and "--weights FILE" in err
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # no cached weights
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    code = cli([str(a) for a in ["--video", clip30, "--out", tmp_path / "game", "--half", 1, "--extractor", "ResNET_TF2"]])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.err.count("\n") == 1 and captured.out == "", captured
+    assert "ResNet152 ImageNet weights could not be downloaded ([Errno -2] Name or service not known)" in captured.err
+    assert "resnet152_weights_tf_dim_ordering_tf_kernels_notop.h5" in captured.err and "--weights FILE" in captured.err
+
+
+def test_weights_download_is_atomic(tmp_path):
+    from spotting.features.extractors import _fetch
+
+    source = tmp_path / "weights.h5"
+    source.write_bytes(os.urandom(3 << 20))
+    target = tmp_path / "keras" / "models" / "w.h5"
+    _fetch(source.as_uri(), target)
+    assert target.read_bytes() == source.read_bytes() and os.listdir(target.parent) == ["w.h5"]
 
 
 def test_without_the_optional_packages_the_project_imports_and_explains(tmp_path, clip30):

@@ -66,6 +66,38 @@ def _torch_device(device: str | torch.device) -> torch.device:
     return resolve_device(str(device))
 
 
+_WEIGHTS_FIX = (f"download {RESNET_WEIGHTS_URL} where the internet is reachable and pass it with --weights FILE "
+                "(or put it in ~/.keras/models/)")
+
+
+def _fetch(url: str, target: Path) -> None:
+    """Download ``url`` to ``target`` (a progress bar on stderr once bytes arrive), atomically."""
+    import tempfile
+    import urllib.request
+
+    try:
+        response = urllib.request.urlopen(url, timeout=30)
+    except Exception as error:  # URLError, socket errors, timeouts
+        reason = getattr(error, "reason", None) or error
+        raise InputError(None, f"ResNet152 ImageNet weights could not be downloaded ({str(reason)[:80]})",
+                         _WEIGHTS_FIX) from None
+    from tqdm import tqdm
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".download-")
+    try:
+        with response, os.fdopen(fd, "wb") as out, tqdm(total=int(response.headers.get("Content-Length") or 0) or None,
+                                                          unit="B", unit_scale=True, desc=target.name) as bar:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                bar.update(len(chunk))
+        os.replace(tmp, target)
+    except OSError as error:
+        raise InputError(target, f"download interrupted ({error})", _WEIGHTS_FIX) from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 class KerasResNet152:
     """SoccerNet's ResNet152 (``ResNET_TF2``). ``weights``: ``"imagenet"``, a local Keras ``.h5``
     file (with or without the classifier), or ``"random"`` (tests and benchmarks only)."""
@@ -102,14 +134,18 @@ class KerasResNet152:
 
     @staticmethod
     def _download(keras) -> Path:
-        try:
+        """Keras' cached ImageNet file, fetched first when absent (our own fetch: nothing is printed
+        before the connection works, so an offline machine gets one error line)."""
+        cache = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models" / RESNET_WEIGHTS_FILE
+        if not cache.is_file():
+            _fetch(RESNET_WEIGHTS_URL, cache)
+        try:  # Keras checks the file's hash (and fetches it again if it does not match)
             return Path(keras.utils.get_file(RESNET_WEIGHTS_FILE, RESNET_WEIGHTS_URL, cache_subdir="models",
                                              file_hash=RESNET_WEIGHTS_MD5))
         except Exception as error:  # Keras: Exception("URL fetch failure on URL: None -- [Errno …] …")
             reason = str(error).rsplit(" -- ", 1)[-1].strip()[:80] or type(error).__name__
-            raise InputError(None, f"ResNet152 ImageNet weights could not be downloaded ({reason})",
-                             f"download {RESNET_WEIGHTS_URL} where the internet is reachable and pass it with "
-                             f"--weights FILE (or put it in ~/.keras/models/)") from None
+            raise InputError(cache, f"ResNet152 ImageNet weights could not be verified or downloaded ({reason})",
+                             _WEIGHTS_FIX) from None
 
     @staticmethod
     def _from_file(keras, path: Path):
