@@ -398,7 +398,7 @@ def test_resnet_weights_unreachable_says_where_to_get_them(tmp_path, clip30, cap
     def offline(*args, **kwargs):
         raise urllib.error.URLError(OSError(-2, "Name or service not known"))
 
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # no cached weights
+    monkeypatch.setattr("spotting.features.extractors._keras_models_dir", lambda: tmp_path / "keras")  # nothing cached
     monkeypatch.setattr(urllib.request, "urlopen", offline)
     code = cli([str(a) for a in ["--video", clip30, "--out", tmp_path / "game", "--half", 1, "--extractor", "ResNET_TF2"]])
     captured = capsys.readouterr()

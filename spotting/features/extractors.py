@@ -70,6 +70,20 @@ _WEIGHTS_FIX = (f"download {RESNET_WEIGHTS_URL} where the internet is reachable 
                 "(or put it in ~/.keras/models/)")
 
 
+def _keras_models_dir() -> Path:
+    """Where ``keras.utils.get_file(..., cache_subdir="models")`` keeps files (``KERAS_HOME`` as Keras
+    read it at import, ``~/.keras`` by default, ``/tmp/.keras`` when that is not writable)."""
+    try:
+        from keras.src.backend.config import keras_home
+
+        base = Path(os.path.expanduser(keras_home()))
+    except ImportError:  # a Keras layout we do not know: its documented default
+        base = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    if not os.access(base, os.W_OK):
+        base = Path("/tmp/.keras")
+    return base / "models"
+
+
 def _fetch(url: str, target: Path) -> None:
     """Download ``url`` to ``target`` (a progress bar on stderr once bytes arrive), atomically."""
     import tempfile
@@ -136,7 +150,7 @@ class KerasResNet152:
     def _download(keras) -> Path:
         """Keras' cached ImageNet file, fetched first when absent (our own fetch: nothing is printed
         before the connection works, so an offline machine gets one error line)."""
-        cache = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models" / RESNET_WEIGHTS_FILE
+        cache = _keras_models_dir() / RESNET_WEIGHTS_FILE
         if not cache.is_file():
             _fetch(RESNET_WEIGHTS_URL, cache)
         try:  # Keras checks the file's hash (and fetches it again if it does not match)
