@@ -12,6 +12,7 @@ import torch
 from spotting import __version__
 from spotting.errors import InputError
 from spotting.model import CALF, ModelConfig
+from spotting.specs import Specifications
 
 FORMAT = "action-spotting-studio/checkpoint-1"
 
@@ -39,7 +40,14 @@ class LoadedModel:
 
     @property
     def framerate(self) -> float:
+        """The model's feature rate (frames per second of the features it takes)."""
         return self.config.framerate
+
+    @property
+    def spec(self) -> Specifications:
+        """Its task: class names (the order of its outputs), label file, evaluation frame rate.
+        A checkpoint saved before these were is SoccerNet-v2 (17 classes)."""
+        return self.config.spec
 
 
 def save_checkpoint(path: str | Path, model: CALF, features: str, **info: object) -> Path:
@@ -78,7 +86,11 @@ def load_checkpoint(path: str | Path, device: str = "auto") -> LoadedModel:
     known = {f.name for f in fields(ModelConfig)}
     saved = dict(payload["config"])
     saved.setdefault("attention_pool", 1)  # checkpoints from before pooled attention: frame rate
-    config = ModelConfig(**{k: v for k, v in saved.items() if k in known})
+    try:
+        config = ModelConfig(**{k: v for k, v in saved.items() if k in known})
+    except (TypeError, ValueError) as error:
+        raise InputError(path, f"its config cannot be read ({str(error)[:160]})",
+                         "the checkpoint is damaged or from another version of this project") from None
     model = CALF(config)
     try:
         model.load_state_dict(payload["state_dict"])

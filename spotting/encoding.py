@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from collections.abc import Sequence
+
 from spotting.soccernet import NUM_CLASSES, Annotations
+from spotting.specs import SOCCERNET_V2
 
 # K in seconds, rows K1 < K2 < 0 < K3 < K4, columns in EVENT_DICTIONARY_V2 order (CALF, SoccerNet-v2).
 K_SECONDS = np.array(
@@ -22,9 +25,23 @@ K_SECONDS = np.array(
 )
 
 
-def k_frames(framerate: float) -> np.ndarray:
-    """K scaled to frames: ``(4, 17)`` float64. Scaling (not repeating) is the whole point."""
-    return K_SECONDS * float(framerate)
+# K of a class CALF has no column for (Ball Action's passes and drives come every ~2 s, so the context
+# around an event is seconds, not SoccerNet-v2's minutes): do-not-care 2 s before, high for 1 s after.
+DEFAULT_K_SECONDS = np.array([-4.0, -2.0, 1.0, 2.0])
+
+
+def k_seconds(classes: Sequence[str] | None = None) -> np.ndarray:
+    """K in seconds ``(4, C)`` for a class list: CALF's column for each SoccerNet-v2 class name,
+    :data:`DEFAULT_K_SECONDS` for any other (None: SoccerNet-v2's 17, the table above)."""
+    if classes is None:
+        return K_SECONDS.copy()
+    index = SOCCERNET_V2.class_index
+    return np.stack([K_SECONDS[:, index[name]] if name in index else DEFAULT_K_SECONDS for name in classes], axis=1)
+
+
+def k_frames(framerate: float, classes: Sequence[str] | None = None) -> np.ndarray:
+    """K scaled to frames: ``(4, C)`` float64 (see :func:`k_seconds`). Scaling (not repeating) is the whole point."""
+    return k_seconds(classes) * float(framerate)
 
 
 def event_onehot(events: Annotations, half: int, num_frames: int, framerate: float,

@@ -21,12 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from spotting.specs import SOCCERNET_V2, Specifications, from_checkpoint
+
 
 @dataclass
 class ModelConfig:
     feature_dim: int = 512  # input feature size (512 for ResNET_TF2_PCA512, 8576 for Baidu)
-    num_classes: int = 17
-    framerate: float = 2.0  # feature frames per second
+    num_classes: int = 17  # follows ``specifications`` when they are given
+    framerate: float = 2.0  # feature frames per second (the model's own; the evaluation grid's is the task's)
     chunk_seconds: float = 120.0  # training/inference window
     receptive_field_seconds: float = 40.0  # temporal context of the pyramid
     num_detections: int = 15  # spotting slots per chunk
@@ -38,6 +40,26 @@ class ModelConfig:
     # 4 (2 s tokens) makes whole-game inference ~1.6× faster at the same held-out accuracy (README).
     attention_pool: int = 4
     dropout: float = 0.1
+    # The task (class names, label file, evaluation frame rate), saved in the checkpoint with the config;
+    # None for checkpoints from before it was saved (17 classes: SoccerNet-v2).
+    specifications: Specifications | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.specifications, dict):  # as saved by to_dict()
+            self.specifications = Specifications.from_dict(self.specifications)
+        if self.specifications is not None:
+            self.num_classes = self.specifications.num_classes
+
+    @property
+    def spec(self) -> Specifications:
+        """The task's specifications: the saved ones, SoccerNet-v2 for an older 17-class config, else
+        classes named ``class 0`` ... (a config built by hand)."""
+        if self.specifications is not None:
+            return self.specifications
+        try:
+            return from_checkpoint(None, self.num_classes)
+        except ValueError:
+            return SOCCERNET_V2.replace(classes=tuple(f"class {i}" for i in range(self.num_classes)))
 
     @property
     def chunk_size(self) -> int:
@@ -53,7 +75,10 @@ class ModelConfig:
         return self.receptive_field // 2
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain values (``torch.save(weights_only=True)``, JSON); ``ModelConfig(**to_dict())`` rebuilds it."""
+        data = asdict(self)
+        data["specifications"] = None if self.specifications is None else self.specifications.to_dict()
+        return data
 
 
 # Whole-half inference computes the pyramid by FFT in blocks of this many frames (512 was fastest

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spotting.metrics import metric_deltas
 from spotting.soccernet import NUM_CLASSES, Annotations
+from spotting.specs import Specifications
 
 DEFAULT_NMS_WINDOW_S = 20.0
 DEFAULT_REFINE_WINDOW_S = 15.0  # chosen on validation games, never on the held-out test games
@@ -32,21 +34,34 @@ class Refinement:
     offset_s: tuple[float, ...] = (DEFAULT_REFINE_OFFSET_S,) * NUM_CLASSES
 
     @classmethod
-    def uniform(cls, window_s: float = DEFAULT_REFINE_WINDOW_S, offset_s: float = DEFAULT_REFINE_OFFSET_S) -> "Refinement":
-        return cls((float(window_s),) * NUM_CLASSES, (float(offset_s),) * NUM_CLASSES)
+    def uniform(cls, window_s: float = DEFAULT_REFINE_WINDOW_S, offset_s: float = DEFAULT_REFINE_OFFSET_S,
+                num_classes: int = NUM_CLASSES) -> "Refinement":
+        """The same setting for every one of ``num_classes`` classes (it also serves any other count)."""
+        return cls((float(window_s),) * num_classes, (float(offset_s),) * num_classes)
+
+    def arrays(self, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(window_s, offset_s)``, each ``(num_classes,)``: the per-class values when there are that many;
+        a uniform setting for any count; otherwise (another class set's) the uniform default."""
+        window, offset = np.asarray(self.window_s, np.float64), np.asarray(self.offset_s, np.float64)
+        if window.shape == offset.shape == (num_classes,):
+            return window, offset
+        if window.size and offset.size and (window == window[0]).all() and (offset == offset[0]).all():
+            return np.full(num_classes, window[0]), np.full(num_classes, offset[0])
+        return np.full(num_classes, DEFAULT_REFINE_WINDOW_S), np.full(num_classes, DEFAULT_REFINE_OFFSET_S)
 
     def to_dict(self) -> dict:
         return {"window_s": list(self.window_s), "offset_s": list(self.offset_s)}
 
     @classmethod
-    def from_checkpoint_info(cls, info: dict) -> "Refinement":
-        """The checkpoint's calibrated refinement, or the uniform default when it has none."""
+    def from_checkpoint_info(cls, info: dict, num_classes: int = NUM_CLASSES) -> "Refinement":
+        """The checkpoint's calibrated refinement (one value per class of its ``num_classes``), or the
+        uniform default when it has none."""
         saved = info.get("refinement")
         if not isinstance(saved, dict):
-            return cls()
+            return cls.uniform(num_classes=num_classes)
         window, offset = saved.get("window_s"), saved.get("offset_s")
-        if not (isinstance(window, list) and isinstance(offset, list) and len(window) == len(offset) == NUM_CLASSES):
-            return cls()
+        if not (isinstance(window, list) and isinstance(offset, list) and len(window) == len(offset) == num_classes):
+            return cls.uniform(num_classes=num_classes)
         return cls(tuple(float(v) for v in window), tuple(float(v) for v in offset))
 
 
@@ -59,8 +74,27 @@ class SpottingConfig:
     refinement: Refinement = field(default_factory=Refinement)  # positions on the segmentation curves
 
 
+def default_nms_window_s(spec: Specifications) -> float:
+    """The NMS window a task starts from: CALF's 20 s for a set scored by loose Average-mAP (SoccerNet-v2);
+    otherwise the smallest tolerance of its metric (Ball Action's mAP@1: 1 s), since its actions
+    come seconds apart and a wider window would suppress true ones."""
+    if spec.metric == "loose":
+        return DEFAULT_NMS_WINDOW_S
+    return float(min(metric_deltas(spec.metric)))
+
+
+def default_refinement(spec: Specifications) -> Refinement:
+    """The refinement a task starts from (before calibration): the uniform default for a loose-scored
+    set, the spotting head's positions (no move) for a tight one, where 15 s windows would jump between
+    neighbouring actions."""
+    return Refinement.uniform(num_classes=spec.num_classes) if spec.metric == "loose" else \
+        Refinement.uniform(0.0, 0.0, spec.num_classes)
+
+
 def per_class_values(default: float, overrides: dict[int, float] | None, num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """``(num_classes,)``: the global value with the per-class overrides applied."""
+    """``(C,)``: the global value with the per-class overrides applied; C is ``num_classes``, widened to
+    the largest class index overridden."""
+    num_classes = max(num_classes, *(int(i) + 1 for i in (overrides or {0: 0})))
     values = np.full(num_classes, float(default))
     for index, value in (overrides or {}).items():
         values[int(index)] = float(value)
@@ -124,7 +158,8 @@ def nms_events(events: Annotations, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
     """Per-class NMS on any event list (e.g. a loaded ``results_spotting.json``), per half, on frames."""
     if len(events) == 0:
         return events
-    radius = window_radius(per_class_values(nms_window_s, class_nms_windows_s), framerate)
+    radius = window_radius(per_class_values(nms_window_s, class_nms_windows_s, int(events.class_index.max()) + 1),
+                           framerate)
     # Halves never suppress each other: put them far apart on one frame axis.
     frames = events.frames(framerate)
     frames = frames + (events.half - 1) * (int(frames.max()) + 2 * int(radius.max()) + 2)
@@ -150,10 +185,12 @@ def refine_positions(events: Annotations, scores, refinement: Refinement | None 
     per-class settings calibrated on validation games (see README).
     """
     refinement = refinement or Refinement()
-    window_s = np.asarray(refinement.window_s, dtype=np.float64)
-    if len(events) == 0 or not (window_s > 0).any():
+    if len(events) == 0 or not scores.halves:
         return events
-    offset_s = np.asarray(refinement.offset_s, dtype=np.float64)
+    num_classes = next(iter(scores.halves.values())).segmentation.shape[1]
+    window_s, offset_s = refinement.arrays(num_classes)
+    if not (window_s > 0).any():
+        return events
     position = events.position_ms.copy()
     for half, half_scores in scores.halves.items():
         idx = np.flatnonzero(events.half == half)
@@ -185,7 +222,8 @@ def candidate_events(scores, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
     """Per-class NMS over each half's detection scores (``GameScores``), at the spotting head's positions."""
     parts = []
     for half, half_scores in sorted(scores.halves.items()):
-        r = window_radius(per_class_values(nms_window_s, class_nms_windows_s), half_scores.framerate)
+        num_classes = half_scores.detection.shape[1]
+        r = window_radius(per_class_values(nms_window_s, class_nms_windows_s, num_classes), half_scores.framerate)
         kept = np.where(nms_dense(half_scores.detection, r), half_scores.detection, 0)
         parts.append(detection_events(kept, half, half_scores.framerate))
     return Annotations.concatenate(parts)
@@ -217,7 +255,7 @@ def apply_thresholds(events: Annotations, threshold: float = 0.0,
     """Keep events whose confidence is >= their class's threshold."""
     if len(events) == 0:
         return events
-    per_class = per_class_values(threshold, class_thresholds)
+    per_class = per_class_values(threshold, class_thresholds, int(events.class_index.max()) + 1)
     return events.select(events.confidence >= per_class[events.class_index])
 
 

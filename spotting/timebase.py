@@ -201,3 +201,23 @@ def half_lengths(frames: dict[int, int], rate: float | None, durations: dict[int
         else:
             lengths[half] = float(max(45 * 60, np.ceil((last + 30) / 60) * 60))
     return lengths
+
+
+def check_game_rates(game, frames: dict[int, int], model_rate: float, classes=None) -> list[str]:
+    """:func:`check_feature_rate` for each half of ``game`` (a :class:`spotting.soccernet.Game`) whose
+    features have ``frames[half]`` frames, with the lengths :func:`known_durations` finds (its labels,
+    read in the set ``classes``, only when they can be read). Returns the warnings; raises
+    :class:`InputError` on a mismatch."""
+    last = {}
+    if game.has_labels:
+        try:
+            last = last_events_s(game.read_labels(unknown="skip", classes=classes))
+        except (InputError, TypeError, ValueError, AttributeError, KeyError):
+            last = {}  # bad labels are another command's problem; inference does not need them
+    durations = known_durations(game, last)
+    warnings = []
+    for half, count in sorted(frames.items()):
+        warning = check_feature_rate(game.features_path(half), count, model_rate, durations.get(half))
+        if warning:
+            warnings.append(warning)
+    return warnings
