@@ -326,6 +326,21 @@ def test_a_changed_time_range_starts_over(tmp_path, clip30, lite):
     assert result.computed == result.frames == 6
 
 
+def test_a_second_run_on_the_same_half_is_refused_while_the_first_runs(tmp_path, clip30):
+    pixels = PixelBackbone()
+    refused = []
+
+    def second_run(done: int, total: int) -> None:
+        if not refused:
+            with pytest.raises(InputError, match="half 1 is being extracted by another process") as error:
+                extract.extract_half(clip30, tmp_path, 1, "EfficientNetLite0", end=3, backbone=pixels)
+            refused.append(error.value)
+
+    extract.extract_half(clip30, tmp_path, 1, "EfficientNetLite0", end=3, backbone=pixels, batch_size=2,
+                         progress=second_run)
+    assert refused and not list(tmp_path.glob(".*"))
+
+
 def test_fit_and_apply_pca_on_own_games(tmp_path, capsys):
     rng = np.random.default_rng(5)
     for name in ("a", "b"):

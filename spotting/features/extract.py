@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -105,8 +106,10 @@ class _Partial:
     """Append-only float32 rows + a JSON fingerprint; rows of a run with other settings are dropped."""
 
     def __init__(self, game_dir: Path, half: int, backbone_name: str, dim: int) -> None:
+        self.half = half
         self.rows_path = game_dir / f".{half}_{backbone_name}.partial"
         self.meta_path = game_dir / f".{half}_{backbone_name}.partial.json"
+        self.lock_path = game_dir / f".{half}_{backbone_name}.lock"
         self.row_bytes = dim * 4
         self.dim = dim
 
@@ -139,6 +142,26 @@ class _Partial:
     def remove(self) -> None:
         for path in (self.rows_path, self.meta_path):
             path.unlink(missing_ok=True)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """One run per half and backbone at a time: a second one (another terminal, another app
+        session) would interleave its rows with the first's."""
+        try:
+            import fcntl
+        except ImportError:  # no advisory locks on this platform
+            yield
+            return
+        with open(self.lock_path, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise InputError(self.rows_path.parent, f"half {self.half} is being extracted by another process",
+                                 "wait for it to finish (or stop it) before starting this one") from None
+            try:
+                yield
+            finally:
+                self.lock_path.unlink(missing_ok=True)
 
 
 def _batches(reader: frame_io.FrameReader, batch_size: int) -> Iterator[np.ndarray]:
@@ -256,11 +279,29 @@ def run(checked: Plan, half: int, backbone, batch_size: int | None = None, progr
         show_progress: bool = False, log: Callable[[str], None] | None = None) -> ExtractionResult:
     """Extract one half of a checked :class:`Plan` with a built backbone."""
     started = time.perf_counter()
-    say = log or (lambda line: print(line, file=sys.stderr))
     info, out, projection = checked.info, checked.targets[half], checked.projection
     out.parent.mkdir(parents=True, exist_ok=True)
-    selection = frame_io.Selection(info.fps, *checked.ranges[half])
     partial = _Partial(out.parent, half, backbone.name, backbone.dim)
+    with partial.locked():
+        rows, computed = _backbone_rows(checked, half, backbone, partial, batch_size, progress, show_progress,
+                                        log or (lambda line: print(line, file=sys.stderr)))
+        if rows.shape[0] == 0:
+            raise InputError(info.path, "no frame in the requested time range", "check --start/--end/--split-at")
+        features = projection.transform(rows) if projection is not None else rows
+        if not np.isfinite(features).all():
+            raise InputError(info.path, "the backbone gave NaN or Inf features", "check --weights")
+        _write_npy(out, features.astype(np.float32, copy=False))
+        partial.remove()
+    return ExtractionResult(out, int(features.shape[0]), int(features.shape[1]), time.perf_counter() - started,
+                            computed, str(backbone.device))
+
+
+def _backbone_rows(checked: Plan, half: int, backbone, partial: _Partial, batch_size: int | None,
+                   progress: Progress | None, show_progress: bool, say: Callable[[str], None]) -> tuple[np.ndarray, int]:
+    """The backbone's ``(frames, dim)`` output for the half (resumed from ``partial``), and how many
+    frames this call computed."""
+    info, out = checked.info, checked.targets[half]
+    selection = frame_io.Selection(info.fps, *checked.ranges[half])
     size = batch_size or (CPU_BATCH if backbone.device.type == "cpu" else ACCELERATOR_BATCH)
     tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False  # float32 as SoccerNet's run
@@ -299,15 +340,7 @@ def run(checked: Plan, half: int, backbone, batch_size: int | None = None, progr
     if rows.shape[0] != reader.kept:
         raise InputError(partial.rows_path, f"holds {rows.shape[0]} frames, the video gives {reader.kept}",
                          "delete this side file and run again")
-    if rows.shape[0] == 0:
-        raise InputError(info.path, "no frame in the requested time range", "check --start/--end/--split-at")
-    features = projection.transform(rows) if projection is not None else rows
-    if not np.isfinite(features).all():
-        raise InputError(info.path, "the backbone gave NaN or Inf features", "check --weights")
-    _write_npy(out, features.astype(np.float32, copy=False))
-    partial.remove()
-    return ExtractionResult(out, int(features.shape[0]), int(features.shape[1]), time.perf_counter() - started,
-                            computed, str(backbone.device))
+    return rows, computed
 
 
 def _progress_bar(total: int, initial: int, desc: str, enabled: bool):
