@@ -376,8 +376,9 @@ def write_audio_only(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("case", ["missing video", "undecodable video", "audio only", "half 3", "PCA not given", "bad PCA pickle",
-                                  "PCA of another size", "start after the end", "unknown extractor"])
+@pytest.mark.parametrize("case", ["missing video", "undecodable video", "audio only", "half 3", "PCA not given",
+                                  "bad PCA pickle", "PCA of another size", "mean without PCA", "start after the end",
+                                  "unknown extractor"])
 def test_bad_input_gives_one_line_and_exit_2(tmp_path, clip30, capsys, case):
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(os.urandom(4096))
@@ -396,6 +397,8 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path, clip30, capsys, case):
                            "pca.pkl: not a readable pickle"),
         "PCA of another size": ([*base, "--video", clip30, "--extractor", "ResNET_TF2", "--pca", small],
                                 "small.npz: PCA expects 1280-d features, the backbone gives 2048-d"),
+        "mean without PCA": ([*base, "--video", clip30, "--pca-mean", bad_pickle],
+                             "pca.pkl: a PCA mean was given without its PCA"),
         "start after the end": ([*base, "--video", clip30, "--start", 100, "--extractor", "EfficientNetLite0"],
                                 "starts at 100 s but the video lasts 30 s"),
         "unknown extractor": ([*base, "--video", clip30, "--extractor", "VGG"], "unknown extractor 'VGG'"),

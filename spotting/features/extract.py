@@ -63,7 +63,8 @@ def half_range(half: int, start: float | None = None, end: float | None = None,
         if start is not None or end is not None:
             raise InputError(None, "--split-at cannot be combined with --start/--end", "use one or the other")
         if split_at <= 0:
-            raise InputError(None, f"--split-at {split_at:g} s is not after the start", "give the second half's start in seconds")
+            raise InputError(None, f"--split-at {split_at:g} s is not after the start",
+                             "give the second half's start in seconds")
         return (0.0, split_at) if half == 1 else (split_at, None)
     if start is not None and start < 0:
         raise InputError(None, f"--start {start:g} s is negative", "give seconds from the video's start")
@@ -77,6 +78,8 @@ def half_range(half: int, start: float | None = None, end: float | None = None,
 def _resolve_projection(extractor: str, dim: int, pca: str | Path | Projection | None,
                         pca_mean: str | Path | None) -> Projection | None:
     _, wanted = parse_extractor(extractor)
+    if pca is None and pca_mean is not None:
+        raise InputError(pca_mean, "a PCA mean was given without its PCA", "pass --pca pca_512_TF2.pkl as well")
     if pca is None:
         if wanted is not None:
             hint = ("pass SoccerNet's --pca pca_512_TF2.pkl --pca-mean average_512_TF2.pkl (README: 'Your own video')"
