@@ -281,7 +281,7 @@ def _notes(args: argparse.Namespace, spec: Specifications, reason: str, metric: 
                      + (" (the Ball Action challenge's mAP@1)" if metric == "at1" else ""))
     if absent:
         lines.append(f"note: {len(absent)} game(s) of the {args.split} split are not under "
-                     f"{args.soccernet_dir}; evaluated the {len(games)} found. Not found:")
+                     f"{args.soccernet_dir} with a {spec.labels_file}; evaluated the {len(games)} found. Left out:")
         lines += [f"  {name}" for name in absent]
     for m in models:
         if m.missing:

@@ -70,3 +70,13 @@ def test_synthetic_ball_game(tmp_path):
     assert {a["label"] for a in data["annotations"]} <= set(BALL_2024.classes)
     again = generate_ball_game(tmp_path / "again", seed=3, half_seconds=(60.0, 50.0), spec=BALL_2024)
     assert np.array_equal(np.load(again.features_path(1)), np.asarray(features[1]))
+
+
+def test_synth_cli_writes_ball_games(tmp_path, capsys):
+    from spotting.synth.__main__ import main
+
+    assert main(["--out", str(tmp_path / "b"), "--ball", "2023", "--minutes", "0.5", "--no-video", "--games", "2"]) == 0
+    for seed in (0, 1):
+        game = tmp_path / "b" / f"ball_{seed}"
+        assert (game / "Labels-ball.json").is_file() and np.load(game / "1_ball64.npy").shape == (750, 64)
+    assert "Ball Action Spotting 2023" in capsys.readouterr().out

@@ -1,6 +1,8 @@
 """``python -m spotting.synth --out DIR --seed N``: write synthetic SoccerNet-style games.
 
-With ``--games K`` the games go to ``DIR/synthetic_<seed>`` for seeds N .. N+K-1.
+With ``--games K`` the games go to ``DIR/synthetic_<seed>`` for seeds N .. N+K-1. ``--ball 2023`` (or
+2024) writes Ball Action Spotting games instead: 25 fps, ``Labels-ball.json``, an action every few
+seconds (:mod:`spotting.synth.ball`; ``--minutes`` defaults to 2 per half there).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from tqdm import tqdm
 
 from spotting.cli import run_cli
 from spotting.errors import InputError
+from spotting.specs import BALL_2023, BALL_2024
+from spotting.synth.ball import BALL_FEATURES, generate_ball_game
 from spotting.synth.game import DEFAULT_FEATURES, generate_game
 
 
@@ -25,7 +29,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="minutes per half (default: drawn from the real games' half lengths)")
     parser.add_argument("--no-video", action="store_true", help="skip the .webm videos (features are still rendered)")
     parser.add_argument("--games", type=int, default=None, help="write this many games under --out")
-    parser.add_argument("--features", default=DEFAULT_FEATURES, help="features file name after '1_' / '2_'")
+    parser.add_argument("--features", default=None,
+                        help=f"features file name after '1_' / '2_' (default {DEFAULT_FEATURES}, {BALL_FEATURES} with --ball)")
+    parser.add_argument("--ball", choices=("2023", "2024"), default=None,
+                        help="Ball Action Spotting games of that year's class set (25 fps, Labels-ball.json)")
     parser.add_argument("--workers", type=int, default=2, help="processes per game (one per half)")
     parser.add_argument("--rare-boost", type=float, default=1.0,
                         help="x odds of the classes rarer than once per real game (training sets only)")
@@ -36,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.games is not None and args.games < 1:
         raise InputError(None, f"--games {args.games}", "give a positive number of games")
     halves = None if args.minutes is None else (args.minutes * 60, args.minutes * 60)
+    if args.ball is not None:
+        return _ball_games(args, halves or (120.0, 120.0))
     seeds = [args.seed] if args.games is None else list(range(args.seed, args.seed + args.games))
     folders = [args.out] if args.games is None else [args.out / f"synthetic_{seed}" for seed in seeds]
     for folder in folders:  # fail before any work rather than after hours of it
@@ -48,11 +57,22 @@ def main(argv: list[str] | None = None) -> int:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            game = generate_game(folder, seed, halves, video=not args.no_video, features_name=args.features,
+            game = generate_game(folder, seed, halves, video=not args.no_video, features_name=args.features or DEFAULT_FEATURES,
                                  progress=progress, force=args.force, workers=args.workers,
                                  rare_boost=args.rare_boost)
         labels = game.read_labels()
         print(f"{folder}: {len(labels)} events, {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _ball_games(args: argparse.Namespace, halves: tuple[float, float]) -> int:
+    spec = BALL_2023 if args.ball == "2023" else BALL_2024
+    seeds = [args.seed] if args.games is None else list(range(args.seed, args.seed + args.games))
+    for seed in seeds:
+        folder = args.out if args.games is None else args.out / f"ball_{seed}"
+        game = generate_ball_game(folder, seed, halves, spec, features_name=args.features or BALL_FEATURES,
+                                  video=not args.no_video, force=args.force)
+        print(f"{folder}: {len(game.read_labels(classes=spec))} {spec.describe()} events")
     return 0
 
 
