@@ -53,16 +53,17 @@ def calibrate_refinement(scores: list, labels: list[Annotations], nms_window_s: 
     return refinement, report
 
 
-def calibrate_checkpoint(path: Path, games: list, out: Path | None = None) -> tuple[Refinement, dict]:
-    """Infer ``games`` with the checkpoint, calibrate, and save it (to ``out`` or in place) with
-    ``info["refinement"]`` set."""
+def calibrate_checkpoint(path: Path, games: list, out: Path | None = None,
+                         device: str = "auto") -> tuple[Refinement, dict]:
+    """Infer ``games`` with the checkpoint (on ``device``), calibrate, and save it (to ``out`` or in
+    place) with ``info["refinement"]`` set."""
     import torch
     from tqdm import tqdm
 
     from spotting.checkpoint import load_checkpoint, save_checkpoint
     from spotting.infer import infer_game
 
-    loaded = load_checkpoint(path, "auto")
+    loaded = load_checkpoint(path, device)
     scores, labels = [], []
     for game in tqdm(games, desc="calibrating on validation games", unit="game"):
         scores.append(infer_game(loaded, {h: game.load_features(h, dim=loaded.feature_dim) for h in (1, 2)}))
@@ -94,7 +95,7 @@ def describe_report(report: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     from spotting.checkpoint import load_checkpoint
     from spotting.errors import InputError
-    from spotting.train import _games
+    from spotting.soccernet import select_games
 
     p = argparse.ArgumentParser(prog="python -m spotting.calibration", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, required=True)
@@ -108,13 +109,21 @@ def main(argv: list[str] | None = None) -> int:
     if target.exists() and not args.force:
         raise InputError(target, "already exists", "pass --force to overwrite it or choose another --out")
     features = args.features or load_checkpoint(args.checkpoint, "cpu").features
-    refinement, report = calibrate_checkpoint(args.checkpoint, _games(args.soccernet_dir, args.valid_split, features), args.out)
+    games = select_games(args.soccernet_dir, args.valid_split, features)
+    if not games:
+        raise InputError(None, "no validation split given", "pass --valid-split (a split name, a sub-folder or a file)")
+    refinement, report = calibrate_checkpoint(args.checkpoint, games, args.out)
     print(describe(refinement))
     print(f"{describe_report(report)} → {target}")
     return 0
 
 
-if __name__ == "__main__":
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m spotting.calibration`` / ``spotting-calibrate``: bad input → exit 2 with one line."""
     from spotting.cli import run_cli
 
-    raise SystemExit(run_cli(main))
+    return run_cli(main, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())

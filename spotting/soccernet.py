@@ -369,3 +369,29 @@ def find_games(root: str | Path, split: str | None = None, features: str = DEFAU
         elif skipped is not None:
             skipped.append((game.name, problem))
     return games
+
+
+def select_games(root: str | Path, split: str, features: str = DEFAULT_FEATURES, require: str = "both") -> list[Game]:
+    """The one game-selection rule of every command (train, calibration, split inference).
+
+    ``split`` is a text file listing game folders (relative to the root, one a line), a sub-folder
+    of the root (every game under it), ``all`` (every game under the root), or a SoccerNet split
+    name (the official list, in its order). ``require`` is as for :func:`find_games`. An empty
+    ``split`` selects nothing; a split that selects no game is an :class:`InputError`.
+    """
+    if not split:
+        return []
+    if Path(split).is_file():
+        names = {line.strip() for line in Path(split).read_text().splitlines() if line.strip()}
+        games = [g for g in find_games(root, None, features, require=require) if g.name in names]
+    elif split == "all":
+        games = find_games(root, None, features, require=require)
+    elif (Path(root) / split).is_dir():
+        games = find_games(Path(root) / split, None, features, require=require)
+    else:
+        games = find_games(root, split, features, require=require)
+    if not games:
+        needs = {"both": f"both {LABELS_FILE} and 1_/2_{features}", "features": f"1_/2_{features}",
+                 "labels": LABELS_FILE, "any": f"{LABELS_FILE} or 1_/2_{features}"}[require]
+        raise InputError(root, f"no game of split {split!r} has {needs}", "check --soccernet-dir, --features and the split")
+    return games
