@@ -192,6 +192,8 @@ def save_scores(path: str | Path, scores: GameScores) -> Path:
 
 
 # -- command line ---------------------------------------------------------------------------------
+# ``torchrun --nproc_per_node=N -m spotting.infer --soccernet-dir D --split S …`` runs the split on N
+# processes: each takes every N-th game (its share) and writes exactly the files one process would.
 
 def _infer_one(loaded: LoadedModel, game, out: Path, config, force: bool, scores_out: Path | None) -> int:
     from spotting.postprocess import spot_events
@@ -208,23 +210,49 @@ def _infer_one(loaded: LoadedModel, game, out: Path, config, force: bool, scores
     return len(events)
 
 
+def infer_split(loaded: LoadedModel, games: list, out_dir: Path, config, force: bool = False,
+                save_scores_too: bool = False, show_progress: bool = True) -> tuple[int, int]:
+    """This process's share of ``games`` (all of them in one process) → ``OUT/<game>/results_spotting.json``
+    (and ``scores.npz``); returns (games done here, events written here).
+
+    Existing results are refused for every game of the split before any inference, so a run that
+    stops on one leaves nothing half done."""
+    from tqdm import tqdm
+
+    from spotting import distributed
+    from spotting.results import RESULTS_FILE
+
+    if not force:
+        existing = [out_dir / g.name / RESULTS_FILE for g in games if (out_dir / g.name / RESULTS_FILE).exists()]
+        if existing:
+            raise InputError(existing[0], f"already exists ({len(existing)} of the split's {len(games)} result files do)",
+                             "pass --force to overwrite them or choose another --out-dir")
+    rank = distributed.current()
+    mine = distributed.share(games, rank)
+    total = 0
+    for game in tqdm(mine, desc=f"inference ({loaded.device})", unit="game", disable=None if show_progress and rank.is_main else True):
+        out = out_dir / game.name / RESULTS_FILE
+        total += _infer_one(loaded, game, out, config, force, out.with_name("scores.npz") if save_scores_too else None)
+    return len(mine), total
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from tqdm import tqdm
-
+    from spotting import distributed
     from spotting.postprocess import DEFAULT_NMS_WINDOW_S, Refinement, SpottingConfig
     from spotting.results import RESULTS_FILE
-    from spotting.soccernet import find_games, game_at
+    from spotting.soccernet import game_at, select_games
 
     p = argparse.ArgumentParser(prog="python -m spotting.infer", description="Spot actions in whole games.")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--game-dir", type=Path, help="one game folder")
-    where.add_argument("--soccernet-dir", type=Path, help="a SoccerNet root (with --split and --out-dir)")
+    where.add_argument("--soccernet-dir", type=Path, help="a SoccerNet root (with --split and --out-dir; "
+                       "torchrun --nproc_per_node=N shares the games among N processes)")
     p.add_argument("--features", default=None, help="feature file name after 1_/2_ (default: the checkpoint's)")
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--out", type=Path, help=f"output file for --game-dir (default GAME/{RESULTS_FILE})")
-    p.add_argument("--split", default="test")
+    p.add_argument("--split", default="test", help="SoccerNet split name, a sub-folder of the root, 'all', or a file listing game folders")
     p.add_argument("--out-dir", type=Path, help="output root for --soccernet-dir: OUT/<game>/" + RESULTS_FILE)
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     p.add_argument("--threshold", type=float, default=0.0, help="confidence threshold (default: keep all)")
@@ -235,33 +263,41 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save-scores", action="store_true", help="also write the curves and scores as scores.npz")
     p.add_argument("--force", action="store_true", help="overwrite existing result files")
     args = p.parse_args(argv)
-    loaded = load_checkpoint(args.checkpoint, args.device)
+    if args.soccernet_dir is not None and args.out_dir is None:
+        p.error("--soccernet-dir needs --out-dir")
+    rank = distributed.environment()
+    loaded = load_checkpoint(args.checkpoint, str(distributed.local_device(args.device, rank)))
     features = args.features or loaded.features
     refinement = (Refinement.from_checkpoint_info(loaded.info) if args.refine_window is None
                   else Refinement.uniform(args.refine_window))
     config = SpottingConfig(threshold=args.threshold, nms_window_s=args.nms_window, refinement=refinement)
     if args.game_dir is not None:
+        if not rank.is_main:  # one game: one process writes it
+            return 0
         game = game_at(args.game_dir, features=features)
         out = args.out or game.directory / RESULTS_FILE
         n = _infer_one(loaded, game, out, config, args.force, out.with_name("scores.npz") if args.save_scores else None)
         print(f"{n} events → {out} (device {loaded.device})")
         return 0
-    if args.out_dir is None:
-        p.error("--soccernet-dir needs --out-dir")
-    games = find_games(args.soccernet_dir, args.split, features, require="features")
-    if not games:
-        raise InputError(args.soccernet_dir, f"no game of split {args.split!r} has 1_/2_{features}",
-                         "check --soccernet-dir, --split and --features")
-    total = 0
-    for game in tqdm(games, desc=f"inference on {args.split} ({loaded.device})", unit="game"):
-        out = args.out_dir / game.name / RESULTS_FILE
-        scores_out = out.with_name("scores.npz") if args.save_scores else None
-        total += _infer_one(loaded, game, out, config, args.force, scores_out)
-    print(f"{len(games)} games, {total} events → {args.out_dir}")
+    games = select_games(args.soccernet_dir, args.split, features, require="features")
+    # Gloo whatever the device: the ranks only exchange their counts (and wait for each other) at the end.
+    with distributed.session(args.device, cpu_only=True) as rank:
+        done, events = infer_split(loaded, games, args.out_dir, config, args.force, args.save_scores)
+        counts = distributed.gather_objects((done, events))
+        if rank.is_main:
+            print(f"{sum(c[0] for c in counts)} games, {sum(c[1] for c in counts)} events → {args.out_dir}"
+                  + (f" ({rank.world_size} processes)" if rank.distributed else ""))
     return 0
 
 
-if __name__ == "__main__":
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m spotting.infer`` / ``spotting-infer``: bad input → exit 2 with one line."""
+    from torch.distributed.elastic.multiprocessing.errors import record
+
     from spotting.cli import run_cli
 
-    raise SystemExit(run_cli(main))
+    return record(run_cli)(main, argv)  # under torchrun: an unexpected error goes into its failure report
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())

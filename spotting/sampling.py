@@ -1,15 +1,24 @@
-"""Training data: per-half targets, anchors and chunk sampling (fresh every epoch, shardable).
+"""Training data: per-half targets, anchors, chunk sampling (fresh every epoch, shardable) and the
+batches, built by ``torch.utils.data.DataLoader`` workers.
 
 Unlike the CALF reference, nothing here is modified in place while sampling (the reference wrote
 -1 into a view of its stored labels, so events silently turned into background over an epoch),
-and every epoch draws new anchors from a generator seeded by (seed, epoch, rank).
+and every epoch draws new anchors from a generator seeded by (seed, epoch).
+
+Features stay memory-mapped in their stored dtype (float16 as is) from the file to the batch: a
+batch copies only its chunks' frames, and the pages it read are then dropped from the process's
+resident set (:meth:`HalfData.release_pages`), so memory does not grow with the number of games.
 """
 
 from __future__ import annotations
 
+import mmap
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from spotting.encoding import event_onehot, k_frames, spotting_targets, time_shifts
 from spotting.losses import IGNORE_SHIFT
@@ -31,6 +40,31 @@ class HalfData:
     def num_frames(self) -> int:
         return int(self.features.shape[0])
 
+    def release_pages(self) -> None:
+        """Drop the feature pages this process has read from its resident set. They stay in the
+        page cache (the next read maps them again without disk I/O); without this, every page ever
+        sampled counts in the process's resident memory, which then grows with the data set."""
+        base = getattr(self.features, "base", None)
+        if isinstance(self.features, np.memmap) and isinstance(base, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            base.madvise(mmap.MADV_DONTNEED)
+
+    def __getstate__(self) -> dict:
+        """Pickled (for a DataLoader worker started by spawn/forkserver) as the file to map, not as
+        its contents: numpy pickles a memory map as a full in-memory copy."""
+        state = dict(self.__dict__)
+        features = self.features
+        if isinstance(features, np.memmap) and isinstance(features.base, mmap.mmap):
+            order = "F" if features.flags.f_contiguous and not features.flags.c_contiguous else "C"
+            state["features"] = ("memmap", features.filename, features.offset, features.dtype.str, features.shape, order)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        features = state["features"]
+        if isinstance(features, tuple) and features[0] == "memmap":
+            _, filename, offset, dtype, shape, order = features
+            state["features"] = np.memmap(filename, dtype=np.dtype(dtype), mode="r", offset=offset, shape=shape, order=order)
+        self.__dict__.update(state)
+
 
 def half_data(features: np.ndarray, labels: Annotations, half: int, config: ModelConfig, name: str = "") -> HalfData:
     onehot = event_onehot(labels, half, features.shape[0], config.framerate, config.num_classes)
@@ -41,13 +75,17 @@ def half_data(features: np.ndarray, labels: Annotations, half: int, config: Mode
 
 
 def load_halves(games: list[Game], config: ModelConfig) -> list[HalfData]:
-    """Both halves of each game (features memory-mapped, labels parsed)."""
+    """Both halves of each game (features memory-mapped and checked, labels parsed).
+
+    Checking a half's values for NaN/Inf reads all of it: its pages are released right after, so
+    loading holds one half at a time, not the data set."""
     halves = []
     for game in games:
         labels = game.read_labels()
         for half in (1, 2):
             features = game.load_features(half, dim=config.feature_dim)
             halves.append(half_data(features, labels, half, config, f"{game.name} half {half}"))
+            halves[-1].release_pages()
     return halves
 
 
@@ -102,9 +140,11 @@ class ChunkSampler:
         return half_index[self.rank:: self.world_size], start[self.rank:: self.world_size]
 
 
-def make_batch(halves: list[HalfData], half_index: np.ndarray, starts: np.ndarray, config: ModelConfig):
-    """Arrays for a batch: features ``(B, chunk + 2·margin, D)`` float32, valid mask ``(B, chunk + 2·margin)``,
-    shifts ``(B, chunk, C)`` (borders set to the do-not-care shift, on a copy), targets ``(B, N, 2 + C)``.
+def make_batch(halves: list[HalfData], half_index: np.ndarray, starts: np.ndarray, config: ModelConfig,
+               dtype: np.dtype | type | None = np.float32):
+    """Arrays for a batch: features ``(B, chunk + 2·margin, D)`` in ``dtype`` (``None``: the stored
+    features' own, native byte order — float16 stays float16), valid mask ``(B, chunk + 2·margin)``,
+    shifts ``(B, chunk, C)`` float32 (borders set to the do-not-care shift, on a copy), targets ``(B, N, 2 + C)``.
 
     As in CALF, a chunk's first and last RF/2 frames carry no targets where the chunk cuts into the
     half (the head sees only one side of the action there; inference gives those frames to the
@@ -116,7 +156,10 @@ def make_batch(halves: list[HalfData], half_index: np.ndarray, starts: np.ndarra
     border = int(np.ceil(config.receptive_field / 2))
     width = chunk + 2 * margin
     batch = len(starts)
-    features = np.zeros((batch, width, config.feature_dim), dtype=np.float32)
+    if dtype is None:  # never narrower than any half's (a float32 half in a float16 batch would lose bits)
+        stored = [halves[h].features.dtype for h in set(np.asarray(half_index).tolist())] or [np.dtype(np.float32)]
+        dtype = np.result_type(*stored).newbyteorder("=")  # torch takes native byte order only
+    features = np.zeros((batch, width, config.feature_dim), dtype=dtype)
     valid = np.zeros((batch, width), dtype=bool)
     shifts = np.full((batch, chunk, config.num_classes), IGNORE_SHIFT, dtype=np.float32)
     targets = np.zeros((batch, config.num_detections, 2 + config.num_classes), dtype=np.float32)
@@ -133,3 +176,81 @@ def make_batch(halves: list[HalfData], half_index: np.ndarray, starts: np.ndarra
         targets[i] = spotting_targets(half.event_frames[inside] - s, half.event_classes[inside], chunk,
                                       config.num_detections, config.num_classes)
     return features, valid, shifts, targets
+
+
+def rank_batch_slice(step: int, batch_size: int, rank: int, world_size: int) -> slice:
+    """This rank's part of global batch ``step``, as a slice of its ``rank::world_size`` share of the epoch.
+
+    Global batch ``step`` is the epoch's chunks ``[step·B, (step + 1)·B)``; this rank holds those whose
+    position is ≡ rank (mod W), which sit from ``⌈(step·B − rank) / W⌉`` in its share. The ranks' parts
+    add up to the global batch exactly, for any ``B ≥ W`` (their sizes differ by at most one)."""
+    w = world_size
+    return slice((step * batch_size - rank + w - 1) // w, ((step + 1) * batch_size - rank + w - 1) // w)
+
+
+class ChunkBatches(Dataset):
+    """Item ``(epoch, step)``: this rank's part of global batch ``step`` of ``epoch``, as
+    :func:`make_batch` builds it (features in their stored dtype), as tensors.
+
+    A DataLoader worker draws the epoch's chunks itself (once per epoch, from the sampler's seed), so
+    only ``(epoch, step)`` pairs travel to the workers and only the batches come back."""
+
+    def __init__(self, sampler: ChunkSampler, chunks_per_epoch: int, batch_size: int) -> None:
+        self.sampler, self.chunks_per_epoch, self.batch_size = sampler, chunks_per_epoch, batch_size
+        self._drawn: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
+
+    @property
+    def steps(self) -> int:
+        """Global batches per epoch (the same on every rank)."""
+        return self.chunks_per_epoch // self.batch_size
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, ...]:
+        epoch, step = key
+        if self._drawn is None or self._drawn[0] != epoch:
+            self._drawn = (epoch, self.sampler.epoch(epoch, self.chunks_per_epoch))
+        index, starts = self._drawn[1]
+        part = rank_batch_slice(step, self.batch_size, self.sampler.rank, self.sampler.world_size)
+        arrays = make_batch(self.sampler.halves, index[part], starts[part], self.sampler.config, dtype=None)
+        for h in np.unique(index[part]):
+            self.sampler.halves[h].release_pages()
+        return tuple(torch.from_numpy(a) for a in arrays)
+
+
+class EpochSteps(Sampler):
+    """``(epoch, step)`` keys of one epoch, the epoch set before each pass (as DistributedSampler's)."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps, self.epoch = steps, 0
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter([(self.epoch, step) for step in range(self.steps)])
+
+    def __len__(self) -> int:
+        return self.steps
+
+
+class BatchLoader:
+    """This rank's batches, epoch by epoch: features ``(b, chunk + 2·margin, D)`` (stored dtype), valid
+    ``(b, chunk + 2·margin)`` bool, shifts ``(b, chunk, C)`` and targets ``(b, N, 2 + C)`` float32, with
+    ``b`` this rank's part of each global batch of ``batch_size``.
+
+    ``workers`` DataLoader processes build batches while the model trains (0: in this process);
+    they persist across epochs. ``pin_memory`` for a CUDA device (asynchronous copies)."""
+
+    def __init__(self, sampler: ChunkSampler, chunks_per_epoch: int, batch_size: int, workers: int = 0,
+                 pin_memory: bool = False) -> None:
+        self.dataset = ChunkBatches(sampler, chunks_per_epoch, batch_size)
+        self.keys = EpochSteps(self.dataset.steps)
+        self.loader = DataLoader(self.dataset, sampler=self.keys, batch_size=None, num_workers=workers,
+                                 pin_memory=pin_memory, persistent_workers=workers > 0,
+                                 prefetch_factor=2 if workers > 0 else None)
+
+    def __len__(self) -> int:
+        return self.dataset.steps
+
+    def epoch(self, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+        self.keys.epoch = epoch
+        return iter(self.loader)

@@ -5,6 +5,11 @@ decayed ``max_lr_decays`` times, best and last checkpoints (weights + config, lo
 ``weights_only=True``), a JSON-lines metrics log.
 At the end the best checkpoint gets its per-class post-processing calibrated on the validation games
 (:mod:`spotting.calibration`).
+
+``torchrun --nproc_per_node=N -m spotting.train …`` is the same command on N processes
+(:mod:`spotting.distributed`): DistributedDataParallel with synchronised BatchNorm, each rank
+training on its share of every global batch (``--batch-size`` stays the global batch), rank 0 alone
+validating, calibrating and writing files while the others wait.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
-from spotting.checkpoint import resolve_device, save_checkpoint
+from torch import nn
+from torch.distributed.elastic.multiprocessing.errors import record as record_errors
+
+from spotting import distributed
+from spotting.checkpoint import save_checkpoint
 from spotting.cli import run_cli
 from spotting.encoding import k_frames
 from spotting.errors import InputError
@@ -30,8 +38,8 @@ from spotting.losses import calf_loss
 from spotting.metrics import average_map
 from spotting.model import CALF, ModelConfig, count_parameters
 from spotting.postprocess import detect_events
-from spotting.sampling import ChunkSampler, HalfData, load_halves, make_batch
-from spotting.soccernet import DEFAULT_FEATURES, Annotations, Game, find_games
+from spotting.sampling import BatchLoader, ChunkSampler, HalfData, load_halves
+from spotting.soccernet import DEFAULT_FEATURES, Annotations, Game, select_games
 
 
 @dataclass
@@ -49,6 +57,8 @@ class TrainConfig:
     device: str = "auto"
     resume: bool = False
     threads: int = 0  # torch CPU threads (0: torch's default)
+    workers: int = 2  # DataLoader processes building batches per rank (0: in the training process)
+    dist_timeout_s: float = distributed.DEFAULT_TIMEOUT_S  # longest wait in a collective (torchrun)
     segmentation_weight: float = 0.000367  # CALF's weight of the context-aware loss (spotting loss: 1)
     model: ModelConfig = field(default_factory=ModelConfig)
 
@@ -57,112 +67,131 @@ def _validation_score(model: CALF, halves: list[HalfData], labels: list[Annotati
     """Average-mAP (loose) over the validation games (each game: its two halves in order)."""
     predictions = []
     for g in range(len(labels)):
-        halves_scores = {h + 1: infer_half(model, halves[2 * g + h].features, device) for h in range(2)}
+        halves_scores = {}
+        for h in range(2):
+            halves_scores[h + 1] = infer_half(model, halves[2 * g + h].features, device)
+            halves[2 * g + h].release_pages()  # one half resident at a time, however many games
         predictions.append(detect_events(GameScores(halves_scores, str(device), 0.0)))
     return float(average_map(labels, predictions, "loose", model.config.framerate).a_mAP)
 
 
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: tuple[torch.Tensor, ...],
+               k: torch.Tensor, segmentation_weight: float, world_size: int = 1) -> torch.Tensor:
+    """One optimisation step on this rank's part of a global batch; returns the part's loss sums
+    ``(3,)`` (total, segmentation, spotting), detached, on the model's device.
+
+    ``batch``: features ``(b, chunk + 2·margin, D)`` in any float dtype (float16 goes to the device as
+    is and becomes float32 there), valid mask, shifts, targets (:class:`~spotting.sampling.BatchLoader`).
+    CALF's losses are sums over the batch while DistributedDataParallel averages gradients over the
+    ranks: scaling each rank's loss by ``world_size`` makes the step that of one process on the whole
+    global batch."""
+    features, valid, shifts, targets = (t.to(k.device, non_blocking=True) for t in batch)
+    segmentation, spotting = model(features.float(), valid)
+    loss, seg_loss, spot_loss = calf_loss(shifts, targets, segmentation, spotting, k, segmentation_weight)
+    optimizer.zero_grad(set_to_none=True)
+    (loss * world_size).backward()
+    optimizer.step()
+    return torch.stack((loss, seg_loss, spot_loss)).detach()
+
+
 def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game], features: str,
           progress: Callable[[dict], None] | None = None) -> Path:
-    """Train and return the path of the best checkpoint."""
+    """Train and return the path of the best checkpoint (on every rank; rank 0 writes it).
+
+    In one process, or on every rank of an initialised process group (:func:`spotting.distributed.session`)."""
+    rank = distributed.current()
     if config.threads:
         torch.set_num_threads(config.threads)
-    torch.manual_seed(config.seed)
-    device = resolve_device(config.device)
+    if config.batch_size < rank.world_size:
+        raise InputError(None, f"batch size {config.batch_size} is smaller than the {rank.world_size} processes",
+                         "pass a --batch-size of at least --nproc_per_node")
+    torch.manual_seed(config.seed)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
+    device = distributed.local_device(config.device, rank)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     model_config = config.model
     train_halves = load_halves(train_games, model_config)
-    valid_halves = load_halves(valid_games, model_config)
-    valid_labels = [g.read_labels() for g in valid_games]
-    model = CALF(model_config).to(device)
-    print(f"CALF{' + attention' if model_config.attention else ''}: {count_parameters(model):,} parameters, "
-          f"{len(train_games)} training / {len(valid_games)} validation games, device {device}")
+    valid_halves = load_halves(valid_games, model_config) if rank.is_main else []  # rank 0 alone validates
+    valid_labels = [g.read_labels() for g in valid_games] if rank.is_main else []
+    net = CALF(model_config)
+    first_epoch, best, decays = 0, -math.inf, 0
+    last_path, best_path = out / "last.pt", out / "best.pt"
+    resumed = torch.load(last_path, map_location="cpu", weights_only=True) if config.resume and last_path.is_file() else None
+    if resumed is not None:
+        net.load_state_dict(resumed["state_dict"])
+        first_epoch, best, decays = resumed["info"]["epoch"] + 1, resumed["info"]["best"], resumed["info"]["decays"]
+    net.to(device)
+    model = distributed.data_parallel(net, device)  # net itself in one process
+    if rank.distributed:  # distinct dropout masks per rank (one process keeps its stream as before)
+        torch.manual_seed(config.seed + 1_000_003 * rank.rank)
+    if rank.is_main:
+        print(f"CALF{' + attention' if model_config.attention else ''}: {count_parameters(net):,} parameters, "
+              f"{len(train_games)} training / {len(valid_games)} validation games, device {device}"
+              + (f", {rank.world_size} processes" if rank.distributed else ""))
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-7,
                                  weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.1, patience=config.patience)
+    if resumed is not None:
+        optimizer.load_state_dict(resumed["info"]["optimizer"])
+        scheduler.load_state_dict(resumed["info"]["scheduler"])
+        if rank.is_main:
+            print(f"resumed from {last_path} at epoch {first_epoch}")
     k = torch.as_tensor(k_frames(model_config.framerate), dtype=torch.float32, device=device)
-    sampler = ChunkSampler(train_halves, model_config, seed=config.seed)
-    first_epoch, best, decays = 0, -math.inf, 0
-    last_path, best_path = out / "last.pt", out / "best.pt"
-    if config.resume and last_path.is_file():
-        state = torch.load(last_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["info"]["optimizer"])
-        scheduler.load_state_dict(state["info"]["scheduler"])
-        first_epoch, best, decays = state["info"]["epoch"] + 1, state["info"]["best"], state["info"]["decays"]
-        print(f"resumed from {last_path} at epoch {first_epoch}")
-    log = open(out / "metrics.jsonl", "a", encoding="utf-8")
+    sampler = ChunkSampler(train_halves, model_config, seed=config.seed, rank=rank.rank, world_size=rank.world_size)
+    loader = BatchLoader(sampler, config.chunks_per_epoch, config.batch_size, workers=config.workers,
+                         pin_memory=device.type == "cuda")
+    log = open(out / "metrics.jsonl", "a", encoding="utf-8") if rank.is_main else None
     try:
         for epoch in range(first_epoch, config.epochs):
             model.train()
-            index, starts = sampler.epoch(epoch, config.chunks_per_epoch)
-            steps = len(starts) // config.batch_size
-            totals = np.zeros(3)
+            totals = torch.zeros(3, dtype=torch.float64)
             started = time.perf_counter()
-            bar = tqdm(range(steps), desc=f"epoch {epoch}", unit="batch", leave=False, dynamic_ncols=True, disable=None)
-            for step in bar:
-                sl = slice(step * config.batch_size, (step + 1) * config.batch_size)
-                f, v, s, t = (torch.as_tensor(a, device=device) for a in make_batch(train_halves, index[sl], starts[sl], model_config))
-                seg, spot = model(f, v)
-                loss, seg_loss, spot_loss = calf_loss(s, t, seg, spot, k, config.segmentation_weight)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                totals += (loss.item(), seg_loss.item(), spot_loss.item())
-                bar.set_postfix(loss=f"{totals[0] / (step + 1):.3f}")
-            record = {"epoch": epoch, "loss": totals[0] / max(steps, 1), "seg_loss": totals[1] / max(steps, 1),
-                      "spot_loss": totals[2] / max(steps, 1), "lr": optimizer.param_groups[0]["lr"],
+            bar = tqdm(loader.epoch(epoch), total=len(loader), desc=f"epoch {epoch}", unit="batch", leave=False,
+                       dynamic_ncols=True, disable=None if rank.is_main else True)
+            for step, batch in enumerate(bar):
+                losses = train_step(model, optimizer, batch, k, config.segmentation_weight, rank.world_size)
+                totals += distributed.all_sum(losses).double().cpu()  # the global batch's loss sums
+                bar.set_postfix(loss=f"{totals[0].item() / (step + 1):.3f}")
+            steps = max(len(loader), 1)
+            record = {"epoch": epoch, "loss": totals[0].item() / steps, "seg_loss": totals[1].item() / steps,
+                      "spot_loss": totals[2].item() / steps, "lr": optimizer.param_groups[0]["lr"],
                       "seconds": round(time.perf_counter() - started, 2)}
-            if valid_halves and ((epoch + 1) % config.valid_every == 0 or epoch + 1 == config.epochs):
-                score = _validation_score(model, valid_halves, valid_labels, device)
+            if valid_games and ((epoch + 1) % config.valid_every == 0 or epoch + 1 == config.epochs):
+                score = _validation_score(net, valid_halves, valid_labels, device) if rank.is_main else math.nan
+                score = distributed.broadcast_float(score, device)  # the other ranks wait here meanwhile
                 record["valid_a_mAP"] = score
                 lr_before = optimizer.param_groups[0]["lr"]
-                scheduler.step(score)
+                scheduler.step(score)  # on every rank with rank 0's score: the learning rates stay equal
                 decays += optimizer.param_groups[0]["lr"] < lr_before
                 if score > best:
                     best = score
-                    save_checkpoint(best_path, model, features, epoch=epoch, score=score)
                     record["best"] = True
-            elif not valid_halves:
-                save_checkpoint(best_path, model, features, epoch=epoch)
-            save_checkpoint(last_path, model, features, epoch=epoch, best=best, decays=int(decays),
-                            optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict())
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-            print(json.dumps(record))
-            if progress is not None:
-                progress(record)
+                    if rank.is_main:
+                        save_checkpoint(best_path, net, features, epoch=epoch, score=score)
+            elif not valid_games and rank.is_main:
+                save_checkpoint(best_path, net, features, epoch=epoch)
+            if rank.is_main:
+                save_checkpoint(last_path, net, features, epoch=epoch, best=best, decays=int(decays),
+                                optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict())
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                print(json.dumps(record))
+                if progress is not None:
+                    progress(record)
             if decays >= config.max_lr_decays:
-                print(f"stopping: learning rate decayed {decays} times")
+                if rank.is_main:
+                    print(f"stopping: learning rate decayed {decays} times")
                 break
     finally:
-        log.close()
-    if valid_games and best_path.is_file():
+        if log is not None:
+            log.close()
+    if rank.is_main and valid_games and best_path.is_file():
         from spotting.calibration import calibrate_checkpoint, describe, describe_report
 
-        refinement, report = calibrate_checkpoint(best_path, valid_games)
+        refinement, report = calibrate_checkpoint(best_path, valid_games, device=str(device))
         print("post-processing calibrated on the validation games: " + describe(refinement))
         print(describe_report(report))
     return best_path
-
-
-def _games(root: Path, split: str, features: str) -> list[Game]:
-    """Games of a split: a text file listing game folders (relative to the root), a sub-folder of the
-    root (every game under it), ``all`` (every game under the root), or a SoccerNet split name."""
-    if Path(split).is_file():
-        names = {line.strip() for line in Path(split).read_text().splitlines() if line.strip()}
-        games = [g for g in find_games(root, None, features, require="both") if g.name in names]
-    elif split == "all":
-        games = find_games(root, None, features, require="both")
-    elif (Path(root) / split).is_dir():
-        games = find_games(Path(root) / split, None, features, require="both")
-    else:
-        games = find_games(root, split, features, require="both")
-    if not games and split:
-        raise InputError(root, f"no game of split {split!r} has both Labels-v2.json and 1_/2_{features}",
-                         "check --soccernet-dir, --features and the split")
-    return games
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1, ...")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--workers", type=int, default=TrainConfig.workers,
+                   help="DataLoader processes building batches, per process (default %(default)s; 0: none)")
+    p.add_argument("--dist-timeout", type=float, default=distributed.DEFAULT_TIMEOUT_S,
+                   help="under torchrun: seconds a process may wait for the others (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--force", action="store_true", help="train into an OUT that already holds checkpoints")
     return p
@@ -197,21 +230,32 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if (args.out / "best.pt").exists() and not (args.force or args.resume):
         raise InputError(args.out, "already holds checkpoints", "pass --resume to continue, --force to overwrite, or another --out")
-    probe_games = _games(args.soccernet_dir, args.train_split, args.features)
+    if args.workers < 0:
+        raise InputError(None, f"--workers {args.workers}", "pass 0 or more DataLoader processes")
+    probe_games = select_games(args.soccernet_dir, args.train_split, args.features)
     dim = int(probe_games[0].load_features(1).shape[1])
     model = ModelConfig(feature_dim=dim, framerate=args.framerate, attention=not args.no_attention,
                         attention_pool=args.attention_pool, dropout=args.dropout)
     config = TrainConfig(out=args.out, epochs=args.epochs, batch_size=args.batch_size, chunks_per_epoch=args.chunks_per_epoch,
                          lr=args.lr, valid_every=args.valid_every, patience=args.patience, seed=args.seed,
-                         device=args.device, resume=args.resume, threads=args.threads,
-                         segmentation_weight=args.segmentation_weight, model=model)
-    valid = _games(args.soccernet_dir, args.valid_split, args.features) if args.valid_split else []
-    (args.out).mkdir(parents=True, exist_ok=True)
-    (args.out / "train_config.json").write_text(json.dumps({**asdict(config), "out": str(config.out)}, indent=1, default=str))
-    best = train(config, probe_games, valid, args.features)
-    print(f"best checkpoint: {best}")
+                         device=args.device, resume=args.resume, threads=args.threads, workers=args.workers,
+                         dist_timeout_s=args.dist_timeout, segmentation_weight=args.segmentation_weight, model=model)
+    valid = select_games(args.soccernet_dir, args.valid_split, args.features)
+    with distributed.session(args.device, args.dist_timeout) as rank:  # one process: no process group
+        if rank.is_main:
+            (args.out).mkdir(parents=True, exist_ok=True)
+            (args.out / "train_config.json").write_text(json.dumps({**asdict(config), "out": str(config.out)}, indent=1, default=str))
+        best = train(config, probe_games, valid, args.features)
+        if rank.is_main:
+            print(f"best checkpoint: {best}")
     return 0
 
 
+@record_errors  # under torchrun: an unexpected error's traceback goes into torchrun's failure report
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m spotting.train`` / ``spotting-train``: bad input → exit 2 with one line."""
+    return run_cli(main, argv)
+
+
 if __name__ == "__main__":
-    raise SystemExit(run_cli(main))
+    raise SystemExit(cli())

@@ -173,3 +173,30 @@ def test_pooled_attention_tokens_are_the_means_of_their_frames_even_a_short_last
     torch.testing.assert_close(out[:, 1] - x[:, 1], context[:, 0])
     torch.testing.assert_close(out[:, 2] - x[:, 2], 0.875 * context[:, 0] + 0.125 * context[:, 1])
     torch.testing.assert_close(out[:, 9] - x[:, 9], 0.125 * context[:, 1] + 0.875 * context[:, 2])
+
+
+def test_split_inference_refuses_existing_results_before_inferring_any_game(tmp_path) -> None:
+    """One existing result file among a split's games: nothing is written, the error names it."""
+    from spotting.checkpoint import load_checkpoint, save_checkpoint
+    from spotting.errors import InputError
+    from spotting.infer import infer_split
+    from spotting.postprocess import SpottingConfig
+    from spotting.soccernet import Game
+
+    config = ModelConfig(feature_dim=24, chunk_seconds=30, receptive_field_seconds=10)
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "m.pt", CALF(config), "f.npy"), "cpu")
+    games = []
+    for name in ("a", "b"):
+        folder = tmp_path / "data" / name
+        folder.mkdir(parents=True)
+        for half in (1, 2):
+            np.save(folder / f"{half}_f.npy", np.zeros((200, 24), np.float32))
+        games.append(Game(folder, name, "f.npy"))
+    existing = tmp_path / "out" / "b" / "results_spotting.json"
+    existing.parent.mkdir(parents=True)
+    existing.write_text("mine")
+    with pytest.raises(InputError, match="already exists"):
+        infer_split(loaded, games, tmp_path / "out", SpottingConfig())
+    assert not (tmp_path / "out" / "a").exists() and existing.read_text() == "mine"
+    assert infer_split(loaded, games, tmp_path / "out", SpottingConfig(), force=True, show_progress=False)[0] == 2
+    assert existing.read_text() != "mine"

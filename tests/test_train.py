@@ -119,3 +119,16 @@ def test_checkpoints_from_before_pooled_attention_still_load(tmp_path: Path) -> 
     with torch.no_grad():
         for a, b in zip(model(x), loaded.model.eval()(x)):
             torch.testing.assert_close(a, b)
+
+
+def test_dataloader_workers_train_exactly_as_the_training_process_alone(planted_games, tmp_path: Path) -> None:
+    """Batches built by 2 DataLoader workers or in the training process: the same weights, bit for bit."""
+    weights = []
+    for workers in (0, 2):
+        torch.manual_seed(0)
+        config = TrainConfig(out=tmp_path / f"w{workers}", epochs=2, batch_size=16, chunks_per_epoch=64, device="cpu",
+                             workers=workers, model=ModelConfig(attention=True, **SMALL))
+        train(config, planted_games["train"][:2], [], "planted.npy")
+        weights.append(torch.load(tmp_path / f"w{workers}" / "last.pt", weights_only=True)["state_dict"])
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
