@@ -193,6 +193,8 @@ def test_fit_pca_equals_sklearn(tmp_path):
     ours = pca.fit_projection(halves, 6, block=64)
     fitted = sklearn.PCA(n_components=6, svd_solver="full").fit(np.concatenate(halves))
     np.testing.assert_allclose(ours.explained_variance, fitted.explained_variance_, rtol=1e-4)
+    np.testing.assert_allclose(ours.explained_variance.sum() / ours.total_variance,
+                               fitted.explained_variance_ratio_.sum(), rtol=1e-4)
     np.testing.assert_allclose(ours.transform(halves[1]), fitted.transform(halves[1]), rtol=1e-3, atol=1e-3)
 
 
@@ -359,6 +361,10 @@ def test_fit_and_apply_pca_on_own_games(tmp_path, capsys):
     code, err = run_cli(["fit-pca", "--soccernet-dir", tmp_path / "root", "--features", "EfficientNetLite0",
                          "--dim", 16, "--out", tmp_path / "pca.npz"], capsys)
     assert code == 2 and "already exists" in err
+    (tmp_path / "train.txt").write_text("b\n")  # the project's one game-selection rule: a file of game folders
+    assert cli([str(a) for a in ["fit-pca", "--soccernet-dir", tmp_path / "root", "--split", tmp_path / "train.txt",
+                                 "--features", "EfficientNetLite0", "--dim", 8, "--out", tmp_path / "b.npz"]]) == 0
+    assert "PCA 48 → 8 on 1 game (80 frames)" in capsys.readouterr().out
 
 
 def write_audio_only(path: Path) -> Path:

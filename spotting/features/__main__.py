@@ -19,6 +19,7 @@ from pathlib import Path
 from spotting.errors import InputError
 
 COMMANDS = ("extract", "fit-pca", "apply-pca", "convert-pca")
+_SPLIT_HELP = "games: a file listing game folders, a sub-folder of the root, 'all' (default) or a SoccerNet split"
 
 
 def _extract_parser() -> argparse.ArgumentParser:
@@ -70,12 +71,9 @@ def _extract(argv: list[str]) -> int:
 
 
 def _games(args, features: str):
-    from spotting.soccernet import find_games
+    from spotting.soccernet import select_games
 
-    games = find_games(args.soccernet_dir, args.split, features=features, require="features")
-    if not games:
-        raise InputError(args.soccernet_dir, f"no game has 1_/2_{features}", "check --soccernet-dir, --split and --features")
-    return games
+    return select_games(args.soccernet_dir, args.split, features, require="features")
 
 
 def _features_name(value: str) -> str:
@@ -88,7 +86,7 @@ def _fit_pca(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m spotting.features fit-pca",
                                 description="Fit a PCA on the features of your games (both halves of each).")
     p.add_argument("--soccernet-dir", type=Path, required=True, help="root holding the game folders")
-    p.add_argument("--split", default=None, help="a SoccerNet split name (default: every game under the root)")
+    p.add_argument("--split", default="all", help=_SPLIT_HELP)
     p.add_argument("--features", required=True, help="feature file name after 1_/2_, e.g. EfficientNetLite0.npy")
     p.add_argument("--dim", type=int, default=512, help="components kept (default 512)")
     p.add_argument("--out", type=Path, required=True, help="the PCA file to write (.npz)")
@@ -103,17 +101,11 @@ def _fit_pca(argv: list[str]) -> int:
     halves = [g.load_features(h) for g in games for h in (1, 2)]
     projection = fit_projection(halves, args.dim)
     projection.save(args.out)
-    kept = projection.explained_variance.sum() / max(float(sum(_variance(a) for a in halves)), 1e-12)
-    print(f"{args.out}: PCA {projection.input_dim} → {projection.output_dim} on {len(games)} games "
+    kept = float(projection.explained_variance.sum()) / max(projection.total_variance, 1e-12)
+    print(f"{args.out}: PCA {projection.input_dim} → {projection.output_dim} on {len(games)} "
+          f"game{'s' if len(games) != 1 else ''} "
           f"({sum(a.shape[0] for a in halves)} frames), {100 * min(kept, 1.0):.1f} % of the variance kept")
     return 0
-
-
-def _variance(array) -> float:
-    """Total variance times frames of one half (for the kept-variance line)."""
-    import numpy as np
-
-    return float(np.var(np.asarray(array, dtype=np.float64), axis=0, ddof=0).sum() * array.shape[0])
 
 
 def _apply_pca(argv: list[str]) -> int:
@@ -123,7 +115,7 @@ def _apply_pca(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m spotting.features apply-pca",
                                 description="Write <half>_<features>_PCA<dim>.npy beside each game's features.")
     p.add_argument("--soccernet-dir", type=Path, required=True)
-    p.add_argument("--split", default=None, help="a SoccerNet split name (default: every game under the root)")
+    p.add_argument("--split", default="all", help=_SPLIT_HELP)
     p.add_argument("--features", required=True, help="feature file name after 1_/2_, e.g. EfficientNetLite0.npy")
     p.add_argument("--pca", type=Path, required=True, help="an .npz from fit-pca, or a pickled PCA with --pca-mean")
     p.add_argument("--pca-mean", type=Path)

@@ -103,6 +103,7 @@ class Projection:
     explained_variance: np.ndarray  # (d,)
     whiten: bool = False
     source: str = ""
+    total_variance: float = float("nan")  # of the fitted features (set by fit_projection, not saved)
 
     @property
     def input_dim(self) -> int:
@@ -225,4 +226,5 @@ def fit_projection(halves: Iterable[np.ndarray], dim: int, block: int = 4096) ->
     signs = np.sign(components[np.arange(dim), np.abs(components).argmax(axis=1)])
     components *= np.where(signs == 0, 1.0, signs)[:, None]
     return Projection(average.astype(np.float32), np.zeros(width, np.float32), components.astype(np.float32),
-                      np.maximum(values[order], 0).astype(np.float32), False, source="fit")
+                      np.maximum(values[order], 0).astype(np.float32), False, source="fit",
+                      total_variance=float(np.maximum(values, 0).sum()))
