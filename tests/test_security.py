@@ -175,7 +175,7 @@ def test_huge_position_is_clipped_and_said(app, tmp_path):
     (json.dumps({"annotations": [{"gameTime": "1 - 00:10", "label": "Goal", "position": 1e400}]}).replace(
         "Infinity", "1e400"), "bad position"),
     (json.dumps({"annotations": [{"gameTime": "1 - 00:10", "label": ["Goal"], "position": "1"}]}),
-     "not a SoccerNet Labels-v2.json"),  # unhashable label: a TypeError in the labels reader
+     "label is a list, not a class name"),  # unhashable label: the labels reader names it (was a TypeError)
 ])
 def test_game_with_bad_labels_gives_an_error_naming_them(app, fixture_root, tmp_path, labels, problem):
     copy_game(fixture_root, tmp_path / "sn", labels=labels)
@@ -193,7 +193,7 @@ def test_split_page_names_a_labels_file_of_another_shape(fixture_root, tmp_path,
     app.session_state["sn_split"] = "all folders"
     app.run()
     assert not app.exception, app.exception
-    assert "Labels-v2.json: not a SoccerNet Labels-v2.json" in messages(app)
+    assert "Labels-v2.json: annotation 0: label is a dict, not a class name" in messages(app)
 
 
 # ------------------------------------------------------------------ 3. a 2 GB file typed as a results path
