@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from spotting.soccernet import CLASSES
+from spotting.specs import SOCCERNET_V2
 from spotting.ui.figures import SOURCE_COLORS
 
 _LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10),
@@ -18,18 +18,22 @@ def color(index: int) -> str:
     return SOURCE_COLORS[index % len(SOURCE_COLORS)]
 
 
-def per_class_bars(names: Sequence[str], loose: Sequence[np.ndarray], tight: Sequence[np.ndarray]) -> go.Figure:
-    """Grouped bars of per-class Average-mAP (``(17,)`` per model, in [0, 1]): loose solid, tight hatched."""
+def per_class_bars(names: Sequence[str], loose: Sequence[np.ndarray], tight: Sequence[np.ndarray],
+                   classes: Sequence[str] = SOCCERNET_V2.classes,
+                   metrics: tuple[str, str] = ("loose", "tight")) -> go.Figure:
+    """Grouped bars of per-class Average-mAP (``(C,)`` per model, in [0, 1], ``classes`` naming them): the
+    first metric (loose) solid, the second (tight) hatched."""
     figure = go.Figure()
-    labels = list(CLASSES)
+    labels = list(classes)
+    first, second = metrics
     for index, name in enumerate(names):
-        figure.add_trace(go.Bar(x=labels, y=100 * np.asarray(loose[index]), name=f"{name} loose",
+        figure.add_trace(go.Bar(x=labels, y=100 * np.asarray(loose[index]), name=f"{name} {first}",
                                 marker_color=color(index), offsetgroup=f"{index}-loose",
-                                hovertemplate="%{x}: %{y:.1f}<extra>" + name + " loose</extra>"))
-        figure.add_trace(go.Bar(x=labels, y=100 * np.asarray(tight[index]), name=f"{name} tight",
+                                hovertemplate="%{x}: %{y:.1f}<extra>" + name + f" {first}</extra>"))
+        figure.add_trace(go.Bar(x=labels, y=100 * np.asarray(tight[index]), name=f"{name} {second}",
                                 marker=dict(color=color(index), opacity=0.45, pattern_shape="/"),
                                 offsetgroup=f"{index}-tight",
-                                hovertemplate="%{x}: %{y:.1f}<extra>" + name + " tight</extra>"))
+                                hovertemplate="%{x}: %{y:.1f}<extra>" + name + f" {second}</extra>"))
     figure.update_layout(**_LAYOUT, height=380, barmode="group", yaxis=dict(title="Average-mAP (%)", range=[0, 100]),
                          xaxis=dict(tickangle=-35))
     return figure
@@ -54,11 +58,13 @@ def timing_histogram(names: Sequence[str], errors_s: Sequence[np.ndarray], toler
     return figure
 
 
-def confusion_heatmap(name: str, counts: np.ndarray, classes: Sequence[int]) -> go.Figure:
-    """False alarms of a class (rows) within δ of a ground truth of another class (columns), ``(17, 17)``."""
+def confusion_heatmap(name: str, counts: np.ndarray, classes: Sequence[int],
+                      class_names: Sequence[str] = SOCCERNET_V2.classes) -> go.Figure:
+    """False alarms of a class (rows) within δ of a ground truth of another class (columns), ``(C, C)``,
+    restricted to ``classes`` (indices into ``class_names``)."""
     classes = list(classes)
     matrix = np.asarray(counts)[np.ix_(classes, classes)]
-    labels = [CLASSES[c] for c in classes]
+    labels = [class_names[c] for c in classes]
     figure = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Reds", showscale=False,
                                   text=np.where(matrix > 0, matrix, "").astype(str), texttemplate="%{text}",
                                   hovertemplate="false alarm %{y}<br>near ground truth %{x}: %{z}<extra></extra>"))

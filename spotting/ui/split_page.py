@@ -24,7 +24,8 @@ import streamlit as st
 
 from spotting.errors import InputError
 from spotting.postprocess import per_class_values
-from spotting.soccernet import CLASS_INDEX, CLASSES, NUM_CLASSES, game_title, league_and_season
+from spotting.soccernet import game_title, league_and_season
+from spotting.specs import SOCCERNET_V2, Specifications
 from spotting.ui import sources, split_figures, split_sources, state
 from spotting.ui.paths import typed_path
 from spotting.ui.split_sources import ModelSpec, SplitLabels
@@ -107,8 +108,16 @@ def _checkpoint_ui(checkpoint: str, root: str, split: str | None) -> ModelSpec:
     return spec
 
 
-def controls_ui() -> tuple[float, dict[int, float], int]:
-    """Threshold, δ and per-class thresholds: the same controls and state as on the game page."""
+def class_overrides(spec: Specifications) -> dict[int, float]:
+    """The per-class thresholds in force, ``{class index of spec: threshold}`` (the game page's state keys)."""
+    if spec.classes == SOCCERNET_V2.classes:
+        return state.class_thresholds()
+    return {spec.class_index[name]: float(st.session_state.get(state.class_threshold_key(name), 0.0))
+            for name in st.session_state.get(state.OVERRIDE_CLASSES, []) if name in spec.class_index}
+
+
+def controls_ui(spec: Specifications = SOCCERNET_V2) -> tuple[float, dict[int, float], int]:
+    """Threshold, δ and per-class thresholds (classes of ``spec``): the same controls and state as on the game page."""
     st.session_state.setdefault(state.THRESHOLD, state.DEFAULT_THRESHOLD)
     st.session_state.setdefault(state.TOLERANCE, state.DEFAULT_TOLERANCE)
     left, right = st.columns(2)
@@ -118,12 +127,14 @@ def controls_ui() -> tuple[float, dict[int, float], int]:
     tolerance = right.select_slider("Match tolerance δ (s)", state.TOLERANCES_S, key=state.TOLERANCE,
                                     help="A prediction matches a ground truth within ±δ/2 (SoccerNet).")
     with st.expander("Per-class thresholds"):
-        chosen = st.multiselect("Override the threshold of", CLASSES, key=state.OVERRIDE_CLASSES)
+        st.session_state[state.OVERRIDE_CLASSES] = [n for n in st.session_state.get(state.OVERRIDE_CLASSES, [])
+                                                    if n in spec.class_index]
+        chosen = st.multiselect("Override the threshold of", spec.classes, key=state.OVERRIDE_CLASSES)
         slots = st.columns(4)
         for position, name in enumerate(chosen):
             st.session_state.setdefault(state.class_threshold_key(name), threshold)
             slots[position % 4].slider(name, 0.0, 1.0, step=0.01, key=state.class_threshold_key(name))
-    return float(threshold), state.class_thresholds(), int(tolerance)
+    return float(threshold), class_overrides(spec), int(tolerance)
 
 
 def _load(specs: list[ModelSpec], split: SplitLabels, missing_as_empty: bool):
@@ -159,15 +170,18 @@ def problems_ui(models) -> None:
 
 
 def overall_table(models, split: SplitLabels, matches, thresholds: np.ndarray) -> pd.DataFrame:
+    """One row per model: the split's two Average-mAP variants (``split.metrics``: loose / tight, or the set's
+    own and tight), with visible / unshown, and P / R / F1 / TP / FP / FN at the thresholds."""
     rows = []
+    m1, m2 = split.metrics
     for (spec, model), match in zip(models, matches):
-        loose = split_sources.overall(spec, split, model, "loose")
-        tight = split_sources.overall(spec, split, model, "tight")
+        first = split_sources.overall(spec, split, model, m1)
+        second = split_sources.overall(spec, split, model, m2)
         counts = match.counts(thresholds)
         rows.append({"model": spec.name, "games": int(model.evaluated.sum()),
-                     "loose": 100 * loose.a_mAP, "loose visible": 100 * loose.a_mAP_visible,
-                     "loose unshown": 100 * loose.a_mAP_unshown, "tight": 100 * tight.a_mAP,
-                     "tight visible": 100 * tight.a_mAP_visible, "tight unshown": 100 * tight.a_mAP_unshown,
+                     m1: 100 * first.a_mAP, f"{m1} visible": 100 * first.a_mAP_visible,
+                     f"{m1} unshown": 100 * first.a_mAP_unshown, m2: 100 * second.a_mAP,
+                     f"{m2} visible": 100 * second.a_mAP_visible, f"{m2} unshown": 100 * second.a_mAP_unshown,
                      "precision": 100 * counts.precision, "recall": 100 * counts.recall, "F1": 100 * counts.f1,
                      "TP": int(counts.tp[model.evaluated].sum()), "FP": int(counts.fp[model.evaluated].sum()),
                      "FN": int(counts.fn[model.evaluated].sum())})
@@ -176,44 +190,46 @@ def overall_table(models, split: SplitLabels, matches, thresholds: np.ndarray) -
 
 def per_class_ui(models, split: SplitLabels) -> None:
     names = [spec.name for spec, _ in models]
-    loose = [split_sources.overall(spec, split, model, "loose").a_mAP_per_class for spec, model in models]
-    tight = [split_sources.overall(spec, split, model, "tight").a_mAP_per_class for spec, model in models]
-    table = pd.DataFrame({"class": CLASSES})
-    for name, l, t in zip(names, loose, tight):
-        table[f"{name} loose"] = 100 * l
-        table[f"{name} tight"] = 100 * t
+    m1, m2 = split.metrics
+    first = [split_sources.overall(spec, split, model, m1).a_mAP_per_class for spec, model in models]
+    second = [split_sources.overall(spec, split, model, m2).a_mAP_per_class for spec, model in models]
+    table = pd.DataFrame({"class": split.spec.classes})
+    for name, l, t in zip(names, first, second):
+        table[f"{name} {m1}"] = 100 * l
+        table[f"{name} {m2}"] = 100 * t
     if len(models) >= 2:
-        table[f"Δ loose ({names[1]} − {names[0]})"] = 100 * (loose[1] - loose[0])
-        table[f"Δ tight ({names[1]} − {names[0]})"] = 100 * (tight[1] - tight[0])
-    st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * NUM_CLASSES,
+        table[f"Δ {m1} ({names[1]} − {names[0]})"] = 100 * (first[1] - first[0])
+        table[f"Δ {m2} ({names[1]} − {names[0]})"] = 100 * (second[1] - second[0])
+    st.dataframe(table, hide_index=True, width="stretch", height=38 + 35 * split.spec.num_classes,
                  column_config={c: st.column_config.NumberColumn(format="%.1f") for c in table.columns if c != "class"})
-    st.plotly_chart(split_figures.per_class_bars(names, loose, tight), width="stretch")
+    st.plotly_chart(split_figures.per_class_bars(names, first, second, split.spec.classes, (m1, m2)), width="stretch")
 
 
 def per_game_table(models, split: SplitLabels, matches, thresholds: np.ndarray, a: int, b: int | None) -> pd.DataFrame:
     leagues, seasons = zip(*(league_and_season(g) for g in split.games)) if split.games else ((), ())
     table = pd.DataFrame({"name": split.games, "game": [game_title(g) for g in split.games], "league": leagues,
                           "season": seasons, "labels": [int(len(l)) for l in split.labels]})
+    m1, m2 = split.metrics
     for (spec, model), match in zip(models, matches):
         evaluated = model.evaluated
-        loose = split_sources.per_game(spec, split, model, "loose").a_mAP
-        tight = split_sources.per_game(spec, split, model, "tight").a_mAP
+        first = split_sources.per_game(spec, split, model, m1).a_mAP
+        second = split_sources.per_game(spec, split, model, m2).a_mAP
         counts = match.counts(thresholds)
-        table[f"{spec.name} loose"] = np.where(evaluated, 100 * loose, np.nan)
-        table[f"{spec.name} tight"] = np.where(evaluated, 100 * tight, np.nan)
+        table[f"{spec.name} {m1}"] = np.where(evaluated, 100 * first, np.nan)
+        table[f"{spec.name} {m2}"] = np.where(evaluated, 100 * second, np.nan)
         table[f"{spec.name} pred."] = np.where(evaluated, [len(p) for p in model.predictions], -1)
         for column, values in (("TP", counts.tp), ("FP", counts.fp), ("FN", counts.fn)):
             table[f"{spec.name} {column}"] = np.where(evaluated, values.sum(axis=1), -1)
     name_a = models[a][0].name
     if b is not None:
         name_b = models[b][0].name
-        table[f"Δ loose ({name_b} − {name_a})"] = table[f"{name_b} loose"] - table[f"{name_a} loose"]
+        table[f"Δ {m1} ({name_b} − {name_a})"] = table[f"{name_b} {m1}"] - table[f"{name_a} {m1}"]
     # Figures first (loose of every model, the difference, tight), counts after, where to find the game last.
     names = [spec.name for spec, _ in models]
-    order = (["name", "game", "labels"] + [f"{n} loose" for n in names] + [c for c in table.columns if c.startswith("Δ")]
-             + [f"{n} tight" for n in names] + [f"{n} {c}" for n in names for c in ("pred.", "TP", "FP", "FN")]
+    order = (["name", "game", "labels"] + [f"{n} {m1}" for n in names] + [c for c in table.columns if c.startswith("Δ")]
+             + [f"{n} {m2}" for n in names] + [f"{n} {c}" for n in names for c in ("pred.", "TP", "FP", "FN")]
              + ["league", "season"])
-    return table[order].sort_values(f"{name_a} loose", kind="stable", na_position="last", ignore_index=True)
+    return table[order].sort_values(f"{name_a} {m1}", kind="stable", na_position="last", ignore_index=True)
 
 
 def game_link(name: str, split: str, threshold: float, tolerance: int, class_thresholds: dict[int, float],
@@ -244,7 +260,7 @@ def per_game_ui(models, split: SplitLabels, matches, thresholds, split_name: str
                 class_thresholds: dict[int, float]) -> tuple[int, int | None]:
     names = [spec.name for spec, _ in models]
     left, right = st.columns(2)
-    a = left.selectbox("Model A (sorted by its loose Average-mAP, worst first)", range(len(names)),
+    a = left.selectbox(f"Model A (sorted by its {split.metrics[0]} Average-mAP, worst first)", range(len(names)),
                        format_func=names.__getitem__, key=state.SPLIT_MODEL_A)
     b = None
     if len(names) >= 2:
@@ -269,7 +285,7 @@ def per_game_ui(models, split: SplitLabels, matches, thresholds, split_name: str
     shown.insert(1, "link", [game_link(n, split_name, threshold, tolerance, class_thresholds, saved) for n in shown["name"]])
     st.caption(f"{len(shown)} of {len(table)} games · click a row to open that game on the game page "
                "(same prediction sets, threshold and δ), or use its link to share it · blank: no results file")
-    number = {c: st.column_config.NumberColumn(format="%.1f") for c in shown.columns if c.endswith(("loose", "tight"))
+    number = {c: st.column_config.NumberColumn(format="%.1f") for c in shown.columns if c.endswith(split.metrics)
               or c.startswith("Δ")}
     selection = st.dataframe(
         shown, key="split_games", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch",
@@ -286,9 +302,11 @@ def per_game_ui(models, split: SplitLabels, matches, thresholds, split_name: str
 
 def errors_ui(models, split: SplitLabels, matches, thresholds, tolerance: int, a: int, b: int | None) -> None:
     names = [spec.name for spec, _ in models]
-    chosen = st.multiselect("Classes", CLASSES, key=state.SPLIT_CLASSES, placeholder="All 17 classes")
-    classes = [CLASS_INDEX[c] for c in chosen] or list(range(NUM_CLASSES))
-    wanted = np.zeros(NUM_CLASSES, bool)
+    spec = split.spec
+    st.session_state[state.SPLIT_CLASSES] = [n for n in st.session_state.get(state.SPLIT_CLASSES, []) if n in spec.class_index]
+    chosen = st.multiselect("Classes", spec.classes, key=state.SPLIT_CLASSES, placeholder=f"All {spec.num_classes} classes")
+    classes = [spec.class_index[c] for c in chosen] or list(range(spec.num_classes))
+    wanted = np.zeros(spec.num_classes, bool)
     wanted[classes] = True
     st.markdown(f"**Timing error** of matched predictions at δ = {tolerance} s (why loose and tight differ)")
     errors = []
@@ -300,19 +318,23 @@ def errors_ui(models, split: SplitLabels, matches, thresholds, tolerance: int, a
     columns = st.columns(min(2, len(models)))
     for index, match in enumerate(matches[:2]):
         columns[index].plotly_chart(split_figures.confusion_heatmap(names[index], match.class_confusion(thresholds),
-                                                                    classes), width="stretch")
-    pr_class = st.selectbox("PR curve of", [CLASSES[c] for c in classes], key=state.SPLIT_PR_CLASS)
+                                                                    classes, spec.classes), width="stretch")
+    options = [spec.classes[c] for c in classes]
+    if st.session_state.get(state.SPLIT_PR_CLASS) not in options:
+        st.session_state.pop(state.SPLIT_PR_CLASS, None)
+    pr_class = st.selectbox("PR curve of", options, key=state.SPLIT_PR_CLASS)
     curves = []
     for match in matches:
         _, precision, recall = match.pr_curves()  # official thresholds, pooled over the split's games
-        curves.append((recall[:, CLASS_INDEX[pr_class]], precision[:, CLASS_INDEX[pr_class]]))
+        curves.append((recall[:, spec.class_index[pr_class]], precision[:, spec.class_index[pr_class]]))
     st.plotly_chart(split_figures.pr_figure(names, curves, f"{pr_class} at δ = {tolerance} s"), width="stretch")
     if b is not None:
         titles = [game_title(g) for g in split.games]
-        per_a = split_sources.per_game(models[a][0], split, models[a][1], "loose").a_mAP
-        per_b = split_sources.per_game(models[b][0], split, models[b][1], "loose").a_mAP
+        m1 = split.metrics[0]
+        per_a = split_sources.per_game(models[a][0], split, models[a][1], m1).a_mAP
+        per_b = split_sources.per_game(models[b][0], split, models[b][1], m1).a_mAP
         both = models[a][1].evaluated & models[b][1].evaluated
-        st.markdown(f"**Per game**: {names[a]} against {names[b]} (loose Average-mAP; above the diagonal: B better)")
+        st.markdown(f"**Per game**: {names[a]} against {names[b]} ({m1} Average-mAP; above the diagonal: B better)")
         left, right = st.columns([1.1, 1])
         left.plotly_chart(split_figures.game_scatter(names[a], names[b], per_a[both], per_b[both],
                                                      [t for t, k in zip(titles, both) if k]), width="stretch")
@@ -338,13 +360,17 @@ def main() -> None:
     except InputError as error:
         st.error(str(error), icon=":material/error:")
         return
-    threshold, class_thresholds, tolerance = controls_ui()
-    thresholds = per_class_values(threshold, class_thresholds)
+    threshold, class_thresholds, tolerance = controls_ui(split.spec)
+    thresholds = per_class_values(threshold, class_thresholds, split.spec.num_classes)
     models = _load(specs, split, missing_as_empty)
-    url = {"split": split_name, **state.shared_url(threshold, tolerance, class_thresholds)}
+    v2 = split.spec.classes == SOCCERNET_V2.classes  # the URL names classes as SoccerNet-v2's
+    url = {"split": split_name, **state.shared_url(threshold, tolerance, class_thresholds if v2 else {})}
     if st.session_state.get(state.SPLIT_MODELS):
         url["models"] = ",".join(st.session_state[state.SPLIT_MODELS])
     state.mirror_to_url(url)
+    if split.spec.name != SOCCERNET_V2.name:
+        st.caption(f"Class set: {split.spec.describe()}, recognised from the label files; figures as SoccerNet's "
+                   f"evaluate() gives them at {split.spec.framerate:g} fps ({' and '.join(split.metrics)}).")
     if not models:
         st.info(f"{len(split.games)} games with labels. Pick prediction sets in the sidebar: saved ones, folders, "
                 "or a checkpoint to run on every game.")
@@ -355,10 +381,11 @@ def main() -> None:
                 f"threshold {threshold:.2f}" + (" (per-class overrides)" if class_thresholds else "")
                 + f", δ = {tolerance} s")
     table = overall_table(models, split, matches, thresholds)
-    for row in table.itertuples(index=False):  # the headline figures as text: read at a glance, in a demo too
-        st.markdown(f"**{row.model}** — Average-mAP loose **{row.loose:.2f}** · tight **{row.tight:.2f}** "
-                    f"&nbsp;·&nbsp; F1 {row.F1:.1f} (precision {row.precision:.1f}, recall {row.recall:.1f}) "
-                    f"on {row.games} games")
+    m1, m2 = split.metrics
+    for row in table.to_dict("records"):  # the headline figures as text: read at a glance, in a demo too
+        st.markdown(f"**{row['model']}** — Average-mAP {m1} **{row[m1]:.2f}** · {m2} **{row[m2]:.2f}** "
+                    f"&nbsp;·&nbsp; F1 {row['F1']:.1f} (precision {row['precision']:.1f}, recall {row['recall']:.1f}) "
+                    f"on {row['games']} games")
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.2f", width="small") for c in table.columns
                                 if c not in ("model", "games", "TP", "FP", "FN")})

@@ -20,10 +20,12 @@ import streamlit as st
 
 from spotting.analysis import (ModelPredictions, PerGameMetrics, SplitMatch, load_model_predictions, match_split,
                                per_game_average_map)
+from spotting.datatree import Tree, detect_specifications
 from spotting.errors import InputError
 from spotting.metrics import SpottingMetrics, average_map
 from spotting.results import RESULTS_FILE
 from spotting.soccernet import Annotations, find_games, read_labels
+from spotting.specs import SOCCERNET_V2, Specifications
 
 
 
@@ -40,6 +42,13 @@ class SplitLabels:
     games: list[str]  # names relative to the SoccerNet root
     labels: list[Annotations]
     stamp: tuple  # label files' modification times: part of every key below
+    spec: Specifications = SOCCERNET_V2  # the class set, label file and evaluation rate recognised in the root
+
+    @property
+    def metrics(self) -> tuple[str, str]:
+        """The two Average-mAP variants the page shows: loose and tight (SoccerNet-v2), or the set's own
+        metric and tight (Ball Action: at1, tight)."""
+        return ("loose", "tight") if self.spec.metric in ("loose", "tight") else (self.spec.metric, "tight")
 
 
 @dataclass(frozen=True)
@@ -59,21 +68,24 @@ def _mtime(path: Path) -> float:
 
 @st.cache_resource(show_spinner="Reading the split's labels…", max_entries=8)
 def _split_labels(root: str, split: str | None, stamp: float) -> SplitLabels:
-    games = find_games(root, split=split, require="labels")
+    spec, _ = detect_specifications(Tree(root))  # the root's class set, from its label files' names
+    games = find_games(root, split=split, require="labels", labels_file=spec.labels_file, dataset=spec.dataset)
     from spotting.ui.sources import checked_labels
 
     # Unknown labels skipped, as officially; a file of another shape is an InputError naming it, not a traceback.
-    labels = [checked_labels(g.labels_path, lambda g=g: read_labels(g.labels_path, unknown="skip")) for g in games]
-    return SplitLabels([g.name for g in games], labels, tuple(_mtime(g.labels_path) for g in games))
+    labels = [checked_labels(g.labels_path, lambda g=g: read_labels(g.labels_path, unknown="skip", classes=spec))
+              for g in games]
+    return SplitLabels([g.name for g in games], labels, tuple(_mtime(g.labels_path) for g in games), spec)
 
 
 def split_labels(root: str, split: str | None) -> SplitLabels:
-    """Labels of every game of ``split`` (None: every folder) under ``root``; InputError when none."""
+    """Labels of every game of ``split`` (None: every folder) under ``root``, in the class set recognised
+    there (:func:`spotting.datatree.detect_specifications`); InputError when none."""
     # The root's own mtime and the listing's cache (60 s) keep this cheap; a label file edited in place is
     # seen by the per-file stamps the figures below are keyed by.
     result = _split_labels(root, split, _mtime(Path(root)))
     if not result.games:
-        raise InputError(root, f"no game of the {split or 'all folders'} split has a Labels-v2.json",
+        raise InputError(root, f"no game of the {split or 'all folders'} split has a {result.spec.labels_file}",
                          "pick another split or point the SoccerNet root at your data")
     return result
 
@@ -84,14 +96,16 @@ def _predictions_stamp(directory: str, games: list[str]) -> float:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _model(directory: str, name: str, games: tuple[str, ...], missing_as_empty: bool, stamp: float) -> ModelPredictions:
-    return load_model_predictions(directory, list(games), missing_as_empty=missing_as_empty, name=name)
+def _model(directory: str, name: str, games: tuple[str, ...], missing_as_empty: bool, stamp: float,
+           classes: Specifications) -> ModelPredictions:
+    return load_model_predictions(directory, list(games), missing_as_empty=missing_as_empty, name=name, spec=classes)
 
 
 def model_predictions(spec: ModelSpec, split: SplitLabels, missing_as_empty: bool) -> ModelPredictions:
-    """One prediction set read for every game of the split (errors and missing files collected, not raised)."""
+    """One prediction set read for every game of the split, in its class set (errors and missing files
+    collected, not raised); ``spec.directory`` is a folder or a zip."""
     return _model(spec.directory, spec.name, tuple(split.games), missing_as_empty,
-                  _predictions_stamp(spec.directory, split.games))
+                  _predictions_stamp(spec.directory, split.games), split.spec)
 
 
 def _evaluated(model: ModelPredictions, split: SplitLabels) -> tuple[list[Annotations], list[Annotations]]:
@@ -102,23 +116,25 @@ def _evaluated(model: ModelPredictions, split: SplitLabels) -> tuple[list[Annota
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _overall(_model_value: ModelPredictions, _split: SplitLabels, key: tuple, metric: str) -> SpottingMetrics:
     labels, predictions = _evaluated(_model_value, _split)
-    return average_map(labels, predictions, metric=metric)
+    return average_map(labels, predictions, metric, _split.spec.framerate, _split.spec.num_classes)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _per_game(_model_value: ModelPredictions, _split: SplitLabels, key: tuple, metric: str) -> PerGameMetrics:
-    return per_game_average_map(_split.labels, _model_value.predictions, metric=metric)
+    return per_game_average_map(_split.labels, _model_value.predictions, metric, _split.spec.framerate,
+                                _split.spec.num_classes)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _match(_model_value: ModelPredictions, _split: SplitLabels, key: tuple, tolerance_s: float) -> SplitMatch:
-    return match_split(_split.labels, _model_value.predictions, tolerance_s)
+    return match_split(_split.labels, _model_value.predictions, tolerance_s, _split.spec.framerate,
+                       _split.spec.num_classes)
 
 
 def _key(spec: ModelSpec, split: SplitLabels, model: ModelPredictions) -> tuple:
     # Arguments starting with "_" are not hashed by Streamlit; this tuple stands for them.
     return (spec, split.stamp, tuple(split.games), model.missing_as_empty,
-            _predictions_stamp(spec.directory, split.games))
+            _predictions_stamp(spec.directory, split.games), split.spec)
 
 
 def overall(spec: ModelSpec, split: SplitLabels, model: ModelPredictions, metric: str) -> SpottingMetrics:
@@ -156,7 +172,7 @@ def run_checkpoint(checkpoint: str, root: str, split: str | None,
     second visit is instant. Returns the prediction set and the games skipped for lack of features.
     """
     from spotting.infer import infer_game, load_checkpoint
-    from spotting.postprocess import Refinement, SpottingConfig, spot_events
+    from spotting.postprocess import Refinement, SpottingConfig, default_nms_window_s, spot_events
     from spotting.results import write_results
     from spotting.ui.sources import float32_features, check_scores
 
@@ -165,22 +181,28 @@ def run_checkpoint(checkpoint: str, root: str, split: str | None,
         raise InputError(path, "checkpoint not found", "check the path")
     out = checkpoint_cache() / checkpoint_digest(path)
     loaded = None
-    games = find_games(root, split=split, require="labels")
+    classes, _ = detect_specifications(Tree(root))
+    games = find_games(root, split=split, require="labels", labels_file=classes.labels_file, dataset=classes.dataset)
     skipped = []
     for done, game in enumerate(games, start=1):
         target = out / game.name / RESULTS_FILE
         if not target.is_file():
             if loaded is None:
                 loaded = load_checkpoint(path)
-            game = type(game)(game.directory, game.name, loaded.features, game.split, game.files)
+                if loaded.spec.classes != classes.classes:
+                    raise InputError(path, f"the model spots {loaded.spec.describe()}, the split's labels are "
+                                     f"{classes.describe()}", "pick a checkpoint trained on this class set")
+            game = type(game)(game.directory, game.name, loaded.features, game.split, game.files, game.labels_file)
             if not game.has_features():
                 skipped.append(game.name)
             else:
                 features = {h: float32_features(game, h, loaded.feature_dim) for h in (1, 2)}
                 scores = infer_game(loaded, features)
                 check_scores(scores, str(path), game)  # NaN scores would silently give a game no events
-                config = SpottingConfig(refinement=Refinement.from_checkpoint_info(loaded.info))
-                write_results(target, spot_events(scores, config), url_local=game.name, force=True)
+                config = SpottingConfig(nms_window_s=default_nms_window_s(loaded.spec),
+                                        refinement=Refinement.from_checkpoint_info(loaded.info, loaded.spec.num_classes))
+                write_results(target, spot_events(scores, config), url_local=game.name, force=True,
+                              classes=loaded.spec, framerate=loaded.spec.framerate)
         if progress is not None:
             progress(done, len(games), game.name)
     return ModelSpec(path.stem, str(out)), skipped
