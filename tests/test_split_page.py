@@ -40,7 +40,7 @@ def split_app(**params) -> AppTest:
 
 
 def overall(app: AppTest):
-    return next(d.value for d in app.main.dataframe if "loose unshown" in d.value.columns).set_index("model")
+    return next(d.value for d in app.main.dataframe if "loose unsh." in d.value.columns).set_index("model")
 
 
 def per_game(app: AppTest):
@@ -60,8 +60,8 @@ def test_overall_figures_of_both_real_models_equal_the_official_ones(real):
         assert table.loc[model, "games"] == 100
     data = load_evaluation_set(real / "soccernet", real / "predictions" / "fusion_2021", split="test")
     exact = average_map(data.labels, data.predictions, metric="loose")
-    assert table.loc["fusion_2021", "loose visible"] == pytest.approx(100 * exact.a_mAP_visible, abs=1e-9)
-    assert table.loc["fusion_2021", "loose unshown"] == pytest.approx(100 * exact.a_mAP_unshown, abs=1e-9)
+    assert table.loc["fusion_2021", "loose vis."] == pytest.approx(100 * exact.a_mAP_visible, abs=1e-9)
+    assert table.loc["fusion_2021", "loose unsh."] == pytest.approx(100 * exact.a_mAP_unshown, abs=1e-9)
 
 
 def test_per_game_table_is_worst_first_and_equals_each_game_alone(real):
@@ -112,13 +112,21 @@ def test_missing_and_corrupt_files_are_named_and_the_rest_still_works(real, tmp_
     app = split_app(split="test")
     app.text_area(key="split_dirs").input(str(partial)).run()
     assert not app.exception
-    assert any("results missing for 97 game(s)" in e.label for e in app.expander)
+    assert any("evaluated on 2 of 100 games (97 without results, 1 unreadable)" in e.label for e in app.expander)
     errors = [e.value for e in app.error]
     assert len(errors) == 1 and data.games[2] in errors[0] and "malformed JSON" in errors[0]
     table = overall(app)
     assert table.loc["partial_model", "games"] == 2 and table.loc["netvlad_v2", "games"] == 100
+    row = table.loc["partial_model"]  # precision / recall over the games it is scored on, not the whole split
+    assert row["R"] == pytest.approx(100 * row["TP"] / (row["TP"] + row["FN"]), abs=1e-9)
+    assert row["P"] == pytest.approx(100 * row["TP"] / (row["TP"] + row["FP"]), abs=1e-9)
+    games = per_game(app)
+    unscored = games[games["partial_model loose"].isna()]
+    assert len(unscored) == 98 and unscored["partial_model TP"].isna().all()  # blank, never a -1 placeholder
     app.checkbox(key="split_missing_empty").check().run()
-    assert overall(app).loc["partial_model", "games"] == 99  # missing counted as empty; the corrupt one still not
+    empty = overall(app).loc["partial_model"]
+    assert empty["games"] == 99  # missing counted as empty; the corrupt one still not
+    assert empty["FN"] > row["FN"] and empty["R"] < row["R"]  # their labels are all missed now
 
 
 def test_both_pages_share_threshold_and_tolerance_through_the_entry(real):
@@ -223,9 +231,43 @@ def test_a_checkpoint_runs_on_every_game_once_and_its_results_are_cached_outside
     table = overall(app)
     assert table.loc["mymodel", "games"] == 1
     assert any("lack its features" in c.value for c in app.sidebar.caption)
-    assert any("results missing for 1 game(s)" in e.label for e in app.expander)
+    assert any("evaluated on 1 of 2 games (1 without results)" in e.label for e in app.expander)
     stamp = written[0].stat().st_mtime_ns
     app.slider(key="threshold").set_value(0.5).run()  # a rerun, and a second visit, do not spot again
     second = split_app(split="all folders")
     second.text_input(key="split_checkpoint").input(str(checkpoint)).run()
     assert written[0].stat().st_mtime_ns == stamp and overall(second).loc["mymodel", "games"] == 1
+
+
+def test_model_b_is_never_model_a(real):
+    app = split_app(split="test")
+    app.selectbox(key="split_model_a").set_value(1).run()
+    assert not app.exception
+    assert app.selectbox(key="split_model_b").value == 0
+    assert not any("−" in c and c.startswith("Δ") and c.split("(")[1].split(" − ")[0] == c.split(" − ")[1].rstrip(")")
+                   for c in per_game(app).columns)
+
+
+def test_a_split_without_any_results_says_so_instead_of_zeros(real):
+    app = split_app(split="valid")  # the shared predictions cover the test split only
+    assert not app.exception
+    assert sum("no readable results file for any game" in w.value for w in app.warning) == 2
+    assert not any("loose unsh." in d.value.columns for d in app.main.dataframe)
+
+
+def test_a_link_keeps_typed_folders_and_filters(real, tmp_path):
+    folder = tmp_path / "copy_model"
+    name = "england_epl/2015-2016/2015-08-16 - 18-00 Manchester City 3 - 0 Chelsea"
+    (folder / name).mkdir(parents=True)
+    shutil.copy(real / "predictions" / "netvlad_v2" / name / "results_spotting.json", folder / name)
+    app = split_app(split="test")
+    app.text_area(key="split_dirs").input(str(folder)).run()
+    app.multiselect(key="split_leagues").set_value(["england_epl"]).run()
+    app.text_input(key="split_text").input("Chelsea").run()
+    link = dict(app.query_params)
+    assert link["dirs"] == str(folder) and link["league"] == "england_epl" and link["q"] == "Chelsea"
+    fresh = split_app(**{k: (v[0] if isinstance(v, list) else v) for k, v in link.items()}, season="nope")
+    assert not fresh.exception
+    assert "copy_model" in set(overall(fresh).index)
+    table = per_game(fresh)
+    assert len(table) > 0 and table["game"].str.contains("Chelsea").all() and (table["league"] == "england_epl").all()

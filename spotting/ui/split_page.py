@@ -103,6 +103,11 @@ def _checkpoint_ui(checkpoint: str, root: str, split: str | None) -> ModelSpec:
         st.error(str(error), icon=":material/error:")
         return ModelSpec(Path(checkpoint).stem, "")
     bar.empty()
+    if not Path(spec.directory).is_dir():  # no game of the split had the checkpoint's features
+        st.error(f"None of the {len(skipped)} game(s) of this split has the features this checkpoint was trained on, "
+                 "so it ran on none. Extract them (python -m spotting.features) or pick another split.",
+                 icon=":material/error:")
+        return ModelSpec(spec.name, "")
     st.caption(f"Results cached under `{spec.directory}` (keyed by the checkpoint's content)."
                + (f" {len(skipped)} game(s) lack its features and are missing." if skipped else ""))
     return spec
@@ -152,10 +157,16 @@ def _load(specs: list[ModelSpec], split: SplitLabels, missing_as_empty: bool):
 def problems_ui(models) -> None:
     """Per model: missing files listed by name, unreadable files named, unusual files counted."""
     for spec, model in models:
-        if model.missing and not model.missing_as_empty:
-            with st.expander(f"**{spec.name}**: results missing for {len(model.missing)} game(s) — evaluated on the "
-                             f"{int(model.evaluated.sum())} others (tick 'Count missing files as empty' to count them)",
-                             icon=":material/warning:"):
+        evaluated = int(model.evaluated.sum())
+        if evaluated == 0:
+            st.warning(f"**{spec.name}**: no readable results file for any game of this split — left out of the "
+                       "figures.", icon=":material/warning:")
+        elif model.missing and not model.missing_as_empty:
+            unreadable = f", {len(model.unreadable)} unreadable" if model.unreadable else ""
+            with st.expander(f"**{spec.name}**: evaluated on {evaluated} of {len(model.games)} games "
+                             f"({len(model.missing)} without results{unreadable}) — its figures are not comparable "
+                             "with a model scored on every game; tick 'Count missing files as empty' to count "
+                             "them as all missed", icon=":material/warning:"):
                 st.text("\n".join(model.missing))
         elif model.missing:
             st.caption(f"**{spec.name}**: {len(model.missing)} game(s) without results counted as empty.")
@@ -178,13 +189,17 @@ def overall_table(models, split: SplitLabels, matches, thresholds: np.ndarray) -
         first = split_sources.overall(spec, split, model, m1)
         second = split_sources.overall(spec, split, model, m2)
         counts = match.counts(thresholds)
+        # Over the games the model is scored on only: a game without a results file is not a game of misses
+        # unless the user says so (then it is among the evaluated games, its labels all FN).
+        tp, fp, fn = (int(values[model.evaluated].sum()) for values in (counts.tp, counts.fp, counts.fn))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
         rows.append({"model": spec.name, "games": int(model.evaluated.sum()),
-                     m1: 100 * first.a_mAP, f"{m1} visible": 100 * first.a_mAP_visible,
-                     f"{m1} unshown": 100 * first.a_mAP_unshown, m2: 100 * second.a_mAP,
-                     f"{m2} visible": 100 * second.a_mAP_visible, f"{m2} unshown": 100 * second.a_mAP_unshown,
-                     "precision": 100 * counts.precision, "recall": 100 * counts.recall, "F1": 100 * counts.f1,
-                     "TP": int(counts.tp[model.evaluated].sum()), "FP": int(counts.fp[model.evaluated].sum()),
-                     "FN": int(counts.fn[model.evaluated].sum())})
+                     m1: 100 * first.a_mAP, f"{m1} vis.": 100 * first.a_mAP_visible,
+                     f"{m1} unsh.": 100 * first.a_mAP_unshown, m2: 100 * second.a_mAP,
+                     f"{m2} vis.": 100 * second.a_mAP_visible, f"{m2} unsh.": 100 * second.a_mAP_unshown,
+                     "P": 100 * precision, "R": 100 * recall, "F1": 100 * f1, "TP": tp, "FP": fp, "FN": fn})
     return pd.DataFrame(rows)
 
 
@@ -217,9 +232,10 @@ def per_game_table(models, split: SplitLabels, matches, thresholds: np.ndarray, 
         counts = match.counts(thresholds)
         table[f"{spec.name} {m1}"] = np.where(evaluated, 100 * first, np.nan)
         table[f"{spec.name} {m2}"] = np.where(evaluated, 100 * second, np.nan)
-        table[f"{spec.name} pred."] = np.where(evaluated, [len(p) for p in model.predictions], -1)
+        # Nullable integers: a game without a results file shows blank (and an empty CSV cell), never -1.
+        table[f"{spec.name} pred."] = pd.Series([len(p) for p in model.predictions], dtype="Int64").where(evaluated)
         for column, values in (("TP", counts.tp), ("FP", counts.fp), ("FN", counts.fn)):
-            table[f"{spec.name} {column}"] = np.where(evaluated, values.sum(axis=1), -1)
+            table[f"{spec.name} {column}"] = pd.Series(values.sum(axis=1), dtype="Int64").where(evaluated)
     name_a = models[a][0].name
     if b is not None:
         name_b = models[b][0].name
@@ -264,11 +280,16 @@ def per_game_ui(models, split: SplitLabels, matches, thresholds, split_name: str
                        format_func=names.__getitem__, key=state.SPLIT_MODEL_A)
     b = None
     if len(names) >= 2:
-        st.session_state.setdefault(state.SPLIT_MODEL_B, 1 if a != 1 else 0)
-        b = right.selectbox("Model B (compared with A)", range(len(names)), format_func=names.__getitem__,
+        others = [i for i in range(len(names)) if i != a]  # B is never A: a model compared with itself says nothing
+        if st.session_state.get(state.SPLIT_MODEL_B) not in others:
+            st.session_state[state.SPLIT_MODEL_B] = others[0]
+        b = right.selectbox("Model B (compared with A)", others, format_func=names.__getitem__,
                             key=state.SPLIT_MODEL_B)
     table = per_game_table(models, split, matches, thresholds, a, b)
     f1, f2, f3 = st.columns([1.2, 1.2, 1.6])
+    for key, column in ((state.SPLIT_LEAGUES, "league"), (state.SPLIT_SEASONS, "season")):  # a link may name others
+        if key in st.session_state:
+            st.session_state[key] = [v for v in st.session_state[key] if v in set(table[column])]
     leagues = f1.multiselect("League", sorted(set(table["league"])), key=state.SPLIT_LEAGUES, placeholder="All leagues")
     seasons = f2.multiselect("Season", sorted(set(table["season"])), key=state.SPLIT_SEASONS, placeholder="All seasons")
     text = f3.text_input("Game contains", key=state.SPLIT_TEXT, placeholder="e.g. Barcelona").strip().lower()
@@ -283,19 +304,21 @@ def per_game_ui(models, split: SplitLabels, matches, thresholds, split_name: str
     saved_root = sources.predictions_root(st.session_state.get(state.SN_ROOT, ""))
     saved = [spec.name for spec, _ in models if saved_root and Path(spec.directory) == saved_root / spec.name]
     shown.insert(1, "link", [game_link(n, split_name, threshold, tolerance, class_thresholds, saved) for n in shown["name"]])
-    st.caption(f"{len(shown)} of {len(table)} games · click a row to open that game on the game page "
+    st.caption(f"{len(shown)} of {len(table)} games · click a game to open it on the game page "
                "(same prediction sets, threshold and δ), or use its link to share it · blank: no results file")
     number = {c: st.column_config.NumberColumn(format="%.1f") for c in shown.columns if c.endswith(split.metrics)
               or c.startswith("Δ")}
     selection = st.dataframe(
-        shown, key="split_games", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch",
+        shown, key="split_games", on_select="rerun", selection_mode=["single-row", "single-cell"], hide_index=True,
+        width="stretch",
         height=min(560, 38 + 35 * max(len(shown), 1)), column_order=[c for c in shown.columns if c != "name"],
         column_config={**number, "link": st.column_config.LinkColumn("link", display_text="open ↗", width="small"),
                        "game": st.column_config.TextColumn("game", width="large")})
     st.download_button("Download this table (CSV)", shown.drop(columns=["link"]).to_csv(index=False).encode("utf-8"),
                        file_name=f"{split_name.replace(' ', '_')}_per_game.csv", mime="text/csv")
-    rows = selection.selection.rows if selection is not None else []
-    if rows and rows[0] < len(shown):
+    # A click on any cell of a row opens its game, as does the row's box.
+    rows = [*selection.selection.rows, *(row for row, _ in selection.selection.cells)] if selection is not None else []
+    if rows and 0 <= rows[0] < len(shown):
         open_game(str(shown["name"].iloc[rows[0]]), models)
     return a, b
 
@@ -315,7 +338,8 @@ def errors_ui(models, split: SplitLabels, matches, thresholds, tolerance: int, a
         errors.append(error_s[wanted[class_index]])
     st.plotly_chart(split_figures.timing_histogram(names, errors, tolerance), width="stretch")
     st.markdown(f"**Class confusion**: false alarms within ±δ/2 of a ground truth of another class")
-    columns = st.columns(min(2, len(models)))
+    # Side by side while the cells stay readable; one under the other for many classes.
+    columns = st.columns(min(2, len(models))) if len(classes) <= 8 else [st.container() for _ in matches[:2]]
     for index, match in enumerate(matches[:2]):
         columns[index].plotly_chart(split_figures.confusion_heatmap(names[index], match.class_confusion(thresholds),
                                                                     classes, spec.classes), width="stretch")
@@ -326,7 +350,9 @@ def errors_ui(models, split: SplitLabels, matches, thresholds, tolerance: int, a
     curves = []
     for match in matches:
         _, precision, recall = match.pr_curves()  # official thresholds, pooled over the split's games
-        curves.append((recall[:, spec.class_index[pr_class]], precision[:, spec.class_index[pr_class]]))
+        r, q = recall[:, spec.class_index[pr_class]], precision[:, spec.class_index[pr_class]]
+        defined = (q > 0) | (r > 0)  # thresholds above every prediction give 0/0 (drawn as a false start at 0, 0)
+        curves.append((r[defined], q[defined]))
     st.plotly_chart(split_figures.pr_figure(names, curves, f"{pr_class} at δ = {tolerance} s"), width="stretch")
     if b is not None:
         titles = [game_title(g) for g in split.games]
@@ -344,10 +370,35 @@ def errors_ui(models, split: SplitLabels, matches, thresholds, tolerance: int, a
                        "where one model fails and the other does not: sort the *Per game* table by its Δ column.")
 
 
+_VIEW_PARAMS = ((state.Q_DIRS, state.SPLIT_DIRS), (state.Q_LEAGUE, state.SPLIT_LEAGUES),
+                (state.Q_SEASON, state.SPLIT_SEASONS), (state.Q_TEXT, state.SPLIT_TEXT))
+
+
+def restore_split_view() -> None:
+    """On a session's first visit, the split page's own view from the link: folders typed by path (one per
+    comma) and the per-game filters. The shared parts (threshold, δ, split, models) come from state.py."""
+    if st.session_state.get(state.SPLIT_RESTORED):
+        return
+    st.session_state[state.SPLIT_RESTORED] = True
+    params = st.query_params
+    for param, key in _VIEW_PARAMS:
+        value = params.get(param, "")
+        if not value or key in st.session_state:
+            continue
+        items = [item for item in value.split(",") if item][:50]
+        if key == state.SPLIT_DIRS:
+            st.session_state[key] = "\n".join(items)
+        elif key == state.SPLIT_TEXT:
+            st.session_state[key] = value[:100]
+        else:
+            st.session_state[key] = items
+
+
 def main() -> None:
     started = time.perf_counter()
     st.set_page_config(page_title="Split explorer · Action Spotting Studio", page_icon="⚽", layout="wide")
     state.restore_from_url()
+    restore_split_view()
     root, split_name, specs, missing_as_empty = inputs_ui()
     st.markdown("### Split explorer")
     st.caption("A whole split, several prediction sets: official Average-mAP (threshold-free, equal to SoccerNet's "
@@ -367,6 +418,12 @@ def main() -> None:
     url = {"split": split_name, **state.shared_url(threshold, tolerance, class_thresholds if v2 else {})}
     if st.session_state.get(state.SPLIT_MODELS):
         url["models"] = ",".join(st.session_state[state.SPLIT_MODELS])
+    # Folders typed by path and the per-game filters are part of the view a link shares.
+    for param, key in _VIEW_PARAMS:
+        value = st.session_state.get(key)
+        if value:
+            url[param] = ",".join(value) if isinstance(value, list) else \
+                ",".join(line.strip() for line in str(value).splitlines() if line.strip())
     state.mirror_to_url(url)
     if split.spec.name != SOCCERNET_V2.name:
         st.caption(f"Class set: {split.spec.describe()}, recognised from the label files; figures as SoccerNet's "
@@ -376,6 +433,9 @@ def main() -> None:
                 "or a checkpoint to run on every game.")
         return
     problems_ui(models)
+    models = [(spec, model) for spec, model in models if model.evaluated.any()]  # none readable: said above
+    if not models:
+        return
     matches = [split_sources.split_match(spec, split, model, tolerance) for spec, model in models]
     st.markdown(f"**Overall** — {len(split.games)} games of `{split_name}` · precision / recall / F1 and TP/FP/FN at "
                 f"threshold {threshold:.2f}" + (" (per-class overrides)" if class_thresholds else "")
@@ -384,7 +444,7 @@ def main() -> None:
     m1, m2 = split.metrics
     for row in table.to_dict("records"):  # the headline figures as text: read at a glance, in a demo too
         st.markdown(f"**{row['model']}** — Average-mAP {m1} **{row[m1]:.2f}** · {m2} **{row[m2]:.2f}** "
-                    f"&nbsp;·&nbsp; F1 {row['F1']:.1f} (precision {row['precision']:.1f}, recall {row['recall']:.1f}) "
+                    f"&nbsp;·&nbsp; F1 {row['F1']:.1f} (precision {row['P']:.1f}, recall {row['R']:.1f}) "
                     f"on {row['games']} games")
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.2f", width="small") for c in table.columns

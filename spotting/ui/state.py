@@ -211,3 +211,8 @@ def shared_url(threshold: float, tolerance: int, class_thresholds: dict[int, flo
 # ``clock_id``); SEEK: the last seek request, ``(counter, seconds)``.
 TIME_OWNER = "_time_owner"
 SEEK = "_seek"
+
+
+# The split page's own view in a link (read by split_page.restore_split_view on a session's first visit).
+Q_DIRS, Q_LEAGUE, Q_SEASON, Q_TEXT = "dirs", "league", "season", "q"
+SPLIT_RESTORED = "_split_restored"
