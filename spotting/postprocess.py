@@ -1,4 +1,5 @@
-"""Detection scores → events: per-class non-maximum suppression, then confidence thresholds.
+"""Detection scores → events: per-class suppression (hard or soft NMS), refinement on the
+segmentation curves, then confidence thresholds — all set by one :class:`SpottingConfig`.
 
 Greedy NMS (take the best candidate, suppress its neighbours within the window, repeat) and a
 confidence threshold commute: a candidate above the threshold can only be suppressed by a better
@@ -18,6 +19,7 @@ from spotting.specs import Specifications
 DEFAULT_NMS_WINDOW_S = 20.0
 DEFAULT_REFINE_WINDOW_S = 15.0  # chosen on validation games, never on the held-out test games
 DEFAULT_REFINE_OFFSET_S = 0.5  # the segmentation convolution sees one frame (0.5 s at 2 fps) ahead
+SUPPRESSIONS = ("hard", "linear", "gaussian")  # hard NMS; soft-NMS with a linear or Gaussian score decay
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Refinement:
         """The checkpoint's calibrated refinement (one value per class of its ``num_classes``), or the
         uniform default when it has none."""
         saved = info.get("refinement")
+        if isinstance(info.get("postprocessing"), dict) and isinstance(info["postprocessing"].get("refinement"), dict):
+            saved = info["postprocessing"]["refinement"]  # saved with the rest of the post-processing settings
         if not isinstance(saved, dict):
             return cls.uniform(num_classes=num_classes)
         window, offset = saved.get("window_s"), saved.get("offset_s")
@@ -65,13 +69,87 @@ class Refinement:
         return cls(tuple(float(v) for v in window), tuple(float(v) for v in offset))
 
 
-@dataclass
+def _pairs(values) -> tuple[tuple[int, float], ...]:
+    """Per-class overrides as sorted ``((class index, value), ...)`` (a dict or pairs in)."""
+    return tuple(sorted((int(k), float(v)) for k, v in dict(values or {}).items()))
+
+
+@dataclass(frozen=True)
 class SpottingConfig:
+    """Every post-processing setting, passed whole: scores → events.
+
+    Plain data (numbers, strings, tuples), hashable, and stored in a checkpoint as
+    ``info["postprocessing"]`` (:meth:`to_dict` / :meth:`from_checkpoint_info`). The per-class
+    overrides may be given as dicts; they are kept as sorted ``(class index, value)`` pairs.
+    """
+
     threshold: float = 0.0  # global confidence threshold
-    class_thresholds: dict[int, float] = field(default_factory=dict)  # class index → override
+    class_thresholds: tuple[tuple[int, float], ...] = ()  # class index → override
     nms_window_s: float = DEFAULT_NMS_WINDOW_S  # total width of the NMS window
-    class_nms_windows_s: dict[int, float] = field(default_factory=dict)  # class index → override
+    class_nms_windows_s: tuple[tuple[int, float], ...] = ()  # class index → override
+    suppression: str = "hard"  # one of SUPPRESSIONS: hard NMS, or soft-NMS with a linear or Gaussian decay
+    soft_sigma: float = 0.5  # the Gaussian decay's sigma (Bodla et al.'s default)
     refinement: Refinement = field(default_factory=Refinement)  # positions on the segmentation curves
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "class_thresholds", _pairs(self.class_thresholds))
+        object.__setattr__(self, "class_nms_windows_s", _pairs(self.class_nms_windows_s))
+        object.__setattr__(self, "threshold", float(self.threshold))
+        object.__setattr__(self, "nms_window_s", float(self.nms_window_s))
+        object.__setattr__(self, "soft_sigma", float(self.soft_sigma))
+        if self.suppression not in SUPPRESSIONS:
+            raise ValueError(f"unknown suppression {self.suppression!r}; valid: {', '.join(SUPPRESSIONS)}")
+        if self.soft_sigma <= 0:
+            raise ValueError(f"soft_sigma must be > 0, not {self.soft_sigma}")
+
+    def nms_windows(self, num_classes: int) -> np.ndarray:
+        """``(C,)`` NMS window of each class, seconds."""
+        return per_class_values(self.nms_window_s, dict(self.class_nms_windows_s), num_classes)
+
+    def decay(self):
+        """The score decay of :attr:`suppression` (see :func:`suppress`)."""
+        return score_decay(self.suppression, self.soft_sigma)
+
+    def to_dict(self) -> dict:
+        """Plain data for ``info["postprocessing"]`` (loads with ``weights_only=True``)."""
+        return {"threshold": self.threshold, "class_thresholds": {str(k): v for k, v in self.class_thresholds},
+                "nms_window_s": self.nms_window_s,
+                "class_nms_windows_s": {str(k): v for k, v in self.class_nms_windows_s},
+                "suppression": self.suppression, "soft_sigma": self.soft_sigma,
+                "refinement": self.refinement.to_dict()}
+
+    @classmethod
+    def from_checkpoint_info(cls, info: dict, spec: Specifications | None = None) -> "SpottingConfig":
+        """The checkpoint's calibrated settings (``info["postprocessing"]``); a checkpoint saved before
+        them gets its task's default NMS window and its calibrated ``info["refinement"]`` (or the default)."""
+        from spotting.specs import SOCCERNET_V2
+
+        spec = spec or SOCCERNET_V2
+        refinement = Refinement.from_checkpoint_info(info, spec.num_classes)
+        legacy = cls(nms_window_s=default_nms_window_s(spec), refinement=refinement)
+        saved = info.get("postprocessing")
+        if not isinstance(saved, dict):
+            return legacy
+        try:
+            return cls(threshold=float(saved.get("threshold", 0.0)),
+                       class_thresholds=dict(saved.get("class_thresholds") or {}),
+                       nms_window_s=float(saved.get("nms_window_s", legacy.nms_window_s)),
+                       class_nms_windows_s=dict(saved.get("class_nms_windows_s") or {}),
+                       suppression=str(saved.get("suppression", "hard")),
+                       soft_sigma=float(saved.get("soft_sigma", 0.5)), refinement=refinement)
+        except (TypeError, ValueError, AttributeError):  # damaged or from a newer version: the legacy reading
+            return legacy
+
+
+def _as_settings(settings, class_nms_windows_s=None, refinement=None) -> SpottingConfig:
+    """``settings`` whole, or (the older calling form, kept until its last callers move) an NMS window
+    in seconds plus per-class windows and a refinement."""
+    if isinstance(settings, SpottingConfig):
+        assert class_nms_windows_s is None and refinement is None, "pass the settings whole, or the old arguments"
+        return settings
+    window = DEFAULT_NMS_WINDOW_S if settings is None else float(settings)
+    return SpottingConfig(nms_window_s=window, class_nms_windows_s=class_nms_windows_s or {},
+                          refinement=refinement or Refinement())
 
 
 def default_nms_window_s(spec: Specifications) -> float:
@@ -140,6 +218,101 @@ def nms_candidates(frames: np.ndarray, classes: np.ndarray, confidence: np.ndarr
     return keep
 
 
+# -- suppression with a pluggable score decay ------------------------------------------------------
+# Soft-NMS (Bodla et al., "Soft-NMS — Improving Object Detection With One Line of Code", ICCV 2017;
+# mmaction2's temporal ``soft_nms``; used for action spotting by Soares et al., "Temporally precise
+# action spotting in soccer videos using dense detection anchors", ICIP 2022, yahoo/spivak): take the
+# best remaining candidate, keep it with its current score, multiply its class's other candidates'
+# scores by decay(overlap), repeat. Events are points: each stands for an interval as wide as its
+# class's window, ``w = radius + 1`` frames, so two events ``d`` frames apart overlap with temporal
+# IoU ``max(w - d, 0) / (w + d)`` — positive exactly where hard NMS suppresses (``d <= radius``).
+
+def _hard_decay(iou: np.ndarray) -> np.ndarray:
+    return np.where(iou > 0, 0.0, 1.0)
+
+
+def _linear_decay(iou: np.ndarray) -> np.ndarray:
+    return 1.0 - iou  # Bodla's linear rule with an overlap threshold of 0
+
+
+def score_decay(kind: str, sigma: float = 0.5):
+    """The decay ``f(iou) -> factor`` of a suppression kind: ``hard`` (0 inside the window: greedy NMS),
+    ``linear`` (``1 - iou``) or ``gaussian`` (``exp(-iou² / sigma)``; hard NMS as sigma → 0)."""
+    if kind == "hard":
+        return _hard_decay
+    if kind == "linear":
+        return _linear_decay
+    if kind == "gaussian":
+        return lambda iou: np.exp(-np.square(iou) / sigma)
+    raise ValueError(f"unknown suppression {kind!r}; valid: {', '.join(SUPPRESSIONS)}")
+
+
+def soft_nms(frames: np.ndarray, classes: np.ndarray, confidence: np.ndarray, radius: np.ndarray,
+             decay) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy per-class soft-NMS over candidate lists: ``(keep, scores)`` in the input order.
+
+    ``decay(iou) -> factor`` (see :func:`score_decay`); a candidate decayed to 0 is dropped; the
+    others are kept with their decayed scores (``radius[class] < 0``: untouched). The best remaining
+    candidate goes first, ties to the earlier frame, then the earlier candidate (as
+    :func:`nms_candidates`). Every class advances in the same step (one pick per class per step),
+    each pick touching only the candidates inside its window: O(window) work per pick.
+    """
+    n = frames.size
+    keep = np.zeros(n, dtype=bool)
+    scores = np.asarray(confidence, dtype=np.float64).copy()
+    if n == 0:
+        return keep, scores
+    r_all = np.asarray(radius)[classes]
+    keep[r_all < 0] = True
+    todo = np.flatnonzero(r_all >= 0)
+    if todo.size == 0:
+        return keep, scores
+    order = todo[np.lexsort((todo, frames[todo], classes[todo]))]  # (m,) grouped by class, in time order
+    f, c, r = frames[order].astype(np.int64), classes[order], r_all[order]
+    score = scores[order]  # (m,) current (decayed) scores
+    span = int(f.max()) + 2 * int(r.max()) + 2
+    key = c.astype(np.int64) * span + f
+    lo = np.searchsorted(key, key - r, side="left")  # (m,) window of each candidate in its class
+    hi = np.searchsorted(key, key + r, side="right")
+    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])  # (G,) first candidate of each class
+    group = np.cumsum(np.r_[True, c[1:] != c[:-1]]) - 1  # (m,) its class's group
+    m = order.size
+    position = np.arange(m)
+    alive = np.ones(m, dtype=bool)
+    kept = np.zeros(m, dtype=bool)
+    while alive.any():
+        current = np.where(alive, score, -np.inf)
+        best = np.maximum.reduceat(current, starts)  # (G,)
+        first = np.minimum.reduceat(np.where(alive & (current == best[group]), position, m), starts)
+        chosen = first[first < m]  # (P,) one pick per class with candidates left
+        alive[chosen] = False
+        kept[chosen] = True
+        counts = hi[chosen] - lo[chosen]
+        src = np.repeat(chosen, counts)  # (N,) pick of each neighbour
+        nb = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(lo[chosen], counts)
+        live = alive[nb]
+        src, nb = src[live], nb[live]
+        distance = np.abs(f[nb] - f[src])
+        width = (r[nb] + 1).astype(np.float64)
+        iou = np.maximum(width - distance, 0) / (width + distance)
+        score[nb] = score[nb] * decay(iou)
+        dropped = nb[score[nb] <= 0]
+        alive[dropped] = False
+    keep[order] = kept | (r < 0)
+    scores[order] = score
+    return keep, scores
+
+
+def suppress(frames: np.ndarray, classes: np.ndarray, confidence: np.ndarray, radius: np.ndarray,
+             settings: "SpottingConfig") -> tuple[np.ndarray, np.ndarray]:
+    """``(keep, scores)`` of the settings' suppression: hard NMS through :func:`nms_candidates` (its
+    scores unchanged), soft-NMS through :func:`soft_nms`."""
+    if settings.suppression == "hard":
+        return nms_candidates(frames, classes, confidence, radius), np.asarray(confidence)
+    keep, scores = soft_nms(frames, classes, confidence, radius, settings.decay())
+    return keep, scores.astype(np.asarray(confidence).dtype, copy=False)
+
+
 def nms_dense(scores: np.ndarray, radius: np.ndarray) -> np.ndarray:
     """:func:`nms_candidates` on a dense ``(T, K)`` array of candidates (> 0); a ``(T, K)`` keep mask."""
     frames, classes = np.nonzero(scores > 0)
@@ -153,17 +326,21 @@ def window_radius(window_s: np.ndarray, framerate: float) -> np.ndarray:
     return np.ceil(np.asarray(window_s, dtype=np.float64) * framerate / 2).astype(np.int64) - 1
 
 
-def nms_events(events: Annotations, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
+def nms_events(events: Annotations, settings: SpottingConfig | float | None = None,
                class_nms_windows_s: dict[int, float] | None = None, framerate: float = 2.0) -> Annotations:
-    """Per-class NMS on any event list (e.g. a loaded ``results_spotting.json``), per half, on frames."""
+    """The settings' suppression on any event list (e.g. a loaded ``results_spotting.json``), per half,
+    on frames (soft-NMS: with the decayed confidences)."""
+    settings = _as_settings(settings, class_nms_windows_s)
     if len(events) == 0:
         return events
-    radius = window_radius(per_class_values(nms_window_s, class_nms_windows_s, int(events.class_index.max()) + 1),
-                           framerate)
+    radius = window_radius(settings.nms_windows(int(events.class_index.max()) + 1), framerate)
     # Halves never suppress each other: put them far apart on one frame axis.
     frames = events.frames(framerate)
     frames = frames + (events.half - 1) * (int(frames.max()) + 2 * int(radius.max()) + 2)
-    return events.select(nms_candidates(frames, events.class_index, events.confidence, radius))
+    keep, scores = suppress(frames, events.class_index, events.confidence, radius, settings)
+    if settings.suppression != "hard":
+        events = Annotations(events.half, events.position_ms, events.class_index, events.visible, events.team, scores)
+    return events.select(keep)
 
 
 def detection_events(detection: np.ndarray, half: int, framerate: float) -> Annotations:
@@ -217,37 +394,47 @@ def refine_positions(events: Annotations, scores, refinement: Refinement | None 
     return Annotations(events.half, position, events.class_index, events.visible, events.team, events.confidence)
 
 
-def candidate_events(scores, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
+def candidate_events(scores, settings: SpottingConfig | float | None = None,
                      class_nms_windows_s: dict[int, float] | None = None) -> Annotations:
-    """Per-class NMS over each half's detection scores (``GameScores``), at the spotting head's positions."""
+    """The settings' suppression over each half's detection scores (``GameScores``), at the spotting
+    head's positions."""
+    settings = _as_settings(settings, class_nms_windows_s)
     parts = []
     for half, half_scores in sorted(scores.halves.items()):
-        num_classes = half_scores.detection.shape[1]
-        r = window_radius(per_class_values(nms_window_s, class_nms_windows_s, num_classes), half_scores.framerate)
-        kept = np.where(nms_dense(half_scores.detection, r), half_scores.detection, 0)
+        detection = half_scores.detection  # (T, C)
+        r = window_radius(settings.nms_windows(detection.shape[1]), half_scores.framerate)
+        if settings.suppression == "hard":
+            kept = np.where(nms_dense(detection, r), detection, 0)
+        else:
+            frames, classes = np.nonzero(detection > 0)
+            keep, decayed = suppress(frames, classes, detection[frames, classes], r, settings)
+            kept = np.zeros_like(detection)
+            kept[frames[keep], classes[keep]] = decayed[keep]
         parts.append(detection_events(kept, half, half_scores.framerate))
     return Annotations.concatenate(parts)
 
 
-def refined_events(candidates: Annotations, scores, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
+def refined_events(candidates: Annotations, scores, settings: SpottingConfig | float | None = None,
                    class_nms_windows_s: dict[int, float] | None = None,
                    refinement: Refinement | None = None) -> Annotations:
-    """:func:`candidate_events` moved by the refinement, then NMS again (moved events may meet)."""
-    refinement = refinement or Refinement()
-    if len(candidates) == 0 or not any(w > 0 for w in refinement.window_s):
+    """:func:`candidate_events` moved by the settings' refinement, then suppressed again (moved events
+    may meet)."""
+    settings = _as_settings(settings, class_nms_windows_s, refinement)
+    if len(candidates) == 0 or not any(w > 0 for w in settings.refinement.window_s):
         return candidates
     framerate = next(iter(scores.halves.values())).framerate
-    refined = refine_positions(candidates, scores, refinement)
-    return nms_events(refined, nms_window_s, class_nms_windows_s, framerate)
+    refined = refine_positions(candidates, scores, settings.refinement)
+    return nms_events(refined, settings, framerate=framerate)
 
 
-def detect_events(scores, nms_window_s: float = DEFAULT_NMS_WINDOW_S,
+def detect_events(scores, settings: SpottingConfig | float | None = None,
                   class_nms_windows_s: dict[int, float] | None = None,
                   refinement: Refinement | None = None) -> Annotations:
-    """Per-class NMS over each half's detection scores (``GameScores``), positions refined on the
-    segmentation curves (``Refinement.uniform(0)`` keeps the spotting head's), NMS again; no threshold."""
-    candidates = candidate_events(scores, nms_window_s, class_nms_windows_s)
-    return refined_events(candidates, scores, nms_window_s, class_nms_windows_s, refinement)
+    """Suppression over each half's detection scores (``GameScores``), positions refined on the
+    segmentation curves (``Refinement.uniform(0)`` keeps the spotting head's), suppression again; no
+    threshold. ``settings`` whole (default: :class:`SpottingConfig`'s defaults)."""
+    settings = _as_settings(settings, class_nms_windows_s, refinement)
+    return refined_events(candidate_events(scores, settings), scores, settings)
 
 
 def apply_thresholds(events: Annotations, threshold: float = 0.0,
@@ -259,7 +446,7 @@ def apply_thresholds(events: Annotations, threshold: float = 0.0,
     return events.select(events.confidence >= per_class[events.class_index])
 
 
-def spot_events(scores, config: SpottingConfig) -> Annotations:
-    """Detection scores → thresholded events."""
-    events = detect_events(scores, config.nms_window_s, config.class_nms_windows_s, config.refinement)
-    return apply_thresholds(events, config.threshold, config.class_thresholds)
+def spot_events(scores, settings: SpottingConfig) -> Annotations:
+    """Detection scores → thresholded events, every step set by ``settings``."""
+    events = detect_events(scores, settings)
+    return apply_thresholds(events, settings.threshold, dict(settings.class_thresholds))
