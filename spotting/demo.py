@@ -99,25 +99,27 @@ def _train(work: Path, name: str, model: "ModelConfig", budget: DemoBudget, trai
 
 
 def evaluate_checkpoint(checkpoint: Path, games: list[Game]) -> dict[str, float]:
-    """Average-mAP loose and tight of a checkpoint over games (NMS 20 s, no threshold): with the
-    checkpoint's calibrated refinement, the uniform one (`` uniform``) and none (`` head``)."""
+    """Average-mAP loose and tight of a checkpoint over games (no threshold): with the checkpoint's
+    post-processing settings (calibrated NMS windows, suppression and refinement; an older checkpoint:
+    20-s hard NMS and its calibrated refinement), the uniform refinement (`` uniform``) and none
+    (`` head``), both with 20-s hard NMS."""
     from tqdm import tqdm
 
     from spotting.infer import infer_game, load_checkpoint
     from spotting.metrics import average_map
-    from spotting.postprocess import Refinement, candidate_events, refined_events
+    from spotting.postprocess import Refinement, SpottingConfig, detect_events
 
     loaded = load_checkpoint(checkpoint)
-    refinement = Refinement.from_checkpoint_info(loaded.info)
     labels, scores = [], []
     for game in tqdm(games, desc=f"evaluating {checkpoint.parent.name}", unit="game"):
         scores.append(infer_game(loaded, {h: game.load_features(h, dim=loaded.feature_dim) for h in (1, 2)}))
         labels.append(game.read_labels())
-    variants = {"": refinement, " uniform": Refinement(), " head": Refinement.uniform(0.0)}
-    candidates = [candidate_events(s) for s in scores]
+    variants = {"": SpottingConfig.from_checkpoint_info(loaded.info, loaded.spec),
+                " uniform": SpottingConfig(refinement=Refinement()),
+                " head": SpottingConfig(refinement=Refinement.uniform(0.0))}
     row = {}
-    for suffix, variant in variants.items():
-        predictions = [refined_events(c, s, refinement=variant) for c, s in zip(candidates, scores)]
+    for suffix, settings in variants.items():
+        predictions = [detect_events(s, settings) for s in scores]
         for metric in ("loose", "tight"):
             row[metric + suffix] = float(average_map(labels, predictions, metric).a_mAP)
     return row
