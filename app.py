@@ -11,5 +11,7 @@ import streamlit as st
 
 from spotting.ui.player import asset_routes
 from spotting.ui.video import video_routes
+from spotting.ui.warmup import lifespan
 
-app = st.App("spotting/ui/main.py", routes=[*video_routes(), *asset_routes()])
+# lifespan: the demo is scored while the first browser connects (spotting/ui/warmup.py).
+app = st.App("spotting/ui/main.py", routes=[*video_routes(), *asset_routes()], lifespan=lifespan)

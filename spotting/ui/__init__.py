@@ -1,5 +1,4 @@
-"""The Streamlit front end: page layout (page.py), sources, figures and panels; the player lives in player/."""
+"""The Streamlit front end: page layout (page.py), sources, figures and panels; the player lives in player/.
 
-from spotting.ui.warmup import start_warm_up
-
-start_warm_up()  # a no-op outside `streamlit run` (tests, library use)
+Importing it starts nothing: the demo's warm-up thread starts with the server (``app.py``'s lifespan).
+"""

@@ -44,13 +44,12 @@ def _is_loopback(address: str) -> bool:
 
 def served_on_network() -> bool:
     """True when a Streamlit server runs with ``server.address`` unset or not a loopback address."""
-    from streamlit import config, runtime
-    from streamlit.runtime import Runtime
+    from spotting.ui import compat
 
     # No server in a script, a CLI or under AppTest (whose stand-in runtime is a mock, not a Runtime).
-    if not runtime.exists() or not issubclass(type(runtime.get_instance()), Runtime):
+    if not compat.real_server_running():
         return False
-    return listens_beyond_loopback(config.get_option("server.address"))
+    return listens_beyond_loopback(compat.server_address())
 
 
 def listens_beyond_loopback(address: str | None) -> bool:

@@ -223,9 +223,9 @@ def _session_owner() -> str:
 
 def current_owner() -> str:
     """The running session's owner name, or :data:`PROCESS_OWNER` outside a Streamlit run."""
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    from spotting.ui.compat import in_script_run
 
-    return PROCESS_OWNER if get_script_run_ctx(suppress_warning=True) is None else _session_owner()
+    return _session_owner() if in_script_run() else PROCESS_OWNER
 
 
 def register_video(path: str | Path, game_key: str, owner: str | None = None, suffix: str | None = None) -> str:
@@ -298,9 +298,10 @@ def video_url_for(game: Game, half: int, progress: Progress | None = None) -> st
 def _streamlit_progress(text: str) -> Iterator[Progress | None]:
     """A progress callback drawing an ``st.progress`` bar (removed afterwards); None outside Streamlit."""
     import streamlit as st
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-    if get_script_run_ctx(suppress_warning=True) is None:
+    from spotting.ui.compat import in_script_run
+
+    if not in_script_run():
         yield None
         return
     bar = st.progress(0.0, text=text)

@@ -1,25 +1,28 @@
 """Score the demo game while the browser is still loading, so the first page shows predictions sooner.
 
-``streamlit run app.py`` imports this package at server start (app.py imports the player), but the
-page script first runs only when a browser connects, ~2–4 s later. Most of the demo's first paint
-is importing torch and running the model (~5 s on 2 busy cores), so a background thread does that
-work at server start and leaves the result in the same caches the page reads.
+The page script first runs only when a browser connects, ~2–4 s after ``streamlit run app.py``
+starts. Most of the demo's first paint is importing torch and running the model (~5 s on 2 busy
+cores), so a background thread does that work at server start and leaves the result in the same
+caches the page reads. It starts from ``app.py``'s lifespan hook (:func:`lifespan`), when the server
+starts: importing any module of the app starts no thread.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 import time
+from contextlib import asynccontextmanager
 
 _LOGGER = logging.getLogger(__name__)
 
 
 def in_streamlit_server() -> bool:
-    """True inside ``streamlit run`` (its bootstrap module is loaded); False under pytest and AppTest."""
-    return "streamlit.web.bootstrap" in sys.modules
+    """True inside ``streamlit run``; False under pytest and AppTest."""
+    from spotting.ui.compat import started_by_streamlit_run
+
+    return started_by_streamlit_run()
 
 
 def start_warm_up() -> threading.Thread | None:
@@ -31,11 +34,18 @@ def start_warm_up() -> threading.Thread | None:
     return thread
 
 
+@asynccontextmanager
+async def lifespan(app):
+    """``st.App(lifespan=...)``: start the warm-up with the server; nothing to stop (a daemon thread)."""
+    start_warm_up()
+    yield None
+
+
 def warm_demo() -> None:
-    from streamlit import runtime
+    from spotting.ui.compat import runtime_exists
 
     deadline = time.monotonic() + 10.0
-    while not runtime.exists() and time.monotonic() < deadline:  # caches belong to the server's runtime
+    while not runtime_exists() and time.monotonic() < deadline:  # caches belong to the server's runtime
         time.sleep(0.05)
     try:
         from spotting.soccernet import HALVES
