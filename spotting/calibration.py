@@ -4,7 +4,8 @@ Where a class's segmentation curve rises relative to its annotated moment depend
 the data: a goal is annotated as the curve rises, a yellow card several seconds after (the foul's
 aftermath starts the curve). :func:`calibrate_refinement` picks, for each class independently,
 the :class:`~spotting.postprocess.Refinement` setting (off, or on with an offset) that maximises
-loose + tight Average-mAP of that class on validation games. Classes never interact in
+loose + tight Average-mAP (for a set scored otherwise, e.g. Ball Action: its metric + tight, at its
+evaluation rate) of that class on validation games. Classes never interact in
 Average-mAP (per-class NMS, per-class AP), so one pass over a grid of settings scores every class.
 
     python -m spotting.calibration --checkpoint runs/calf/best.pt --soccernet-dir D --valid-split valid --force
@@ -21,35 +22,41 @@ import numpy as np
 
 from spotting.metrics import average_map
 from spotting.postprocess import (DEFAULT_NMS_WINDOW_S, DEFAULT_REFINE_OFFSET_S, DEFAULT_REFINE_WINDOW_S,
-                                  Refinement, candidate_events, refined_events)
-from spotting.soccernet import NUM_CLASSES, Annotations
+                                  Refinement, candidate_events, default_nms_window_s, default_refinement,
+                                  refined_events)
+from spotting.soccernet import Annotations
+from spotting.specs import SOCCERNET_V2, Specifications
 
 OFFSETS_S = np.arange(-10.0, 15.0 + 1e-9, 0.5)  # the curve may rise up to 15 s before or 10 s after the moment
 WINDOWS_S = (5.0, 10.0, 15.0)  # how far from the spotting head's position to look for the rise
 
 
 def calibrate_refinement(scores: list, labels: list[Annotations], nms_window_s: float = DEFAULT_NMS_WINDOW_S,
-                         windows_s: tuple[float, ...] = WINDOWS_S) -> tuple[Refinement, dict]:
+                         windows_s: tuple[float, ...] = WINDOWS_S,
+                         spec: Specifications = SOCCERNET_V2) -> tuple[Refinement, dict]:
     """Each class's best setting on these games (``GameScores`` + labels, same order).
 
     Returns the refinement and a report ``{"default": (loose, tight), "calibrated": (loose, tight)}``
     of Average-mAP on these games. The uniform default is tried first and kept on ties.
     """
-    settings = [(DEFAULT_REFINE_WINDOW_S, DEFAULT_REFINE_OFFSET_S), (0.0, 0.0)]
+    first = default_refinement(spec)
+    settings = [(first.window_s[0], first.offset_s[0]), (DEFAULT_REFINE_WINDOW_S, DEFAULT_REFINE_OFFSET_S), (0.0, 0.0)]
+    settings = list(dict.fromkeys(settings))  # the task's default first (kept on ties), each setting once
     settings += [(float(w), float(o)) for w in windows_s for o in OFFSETS_S]
-    per_class = np.zeros((len(settings), 2, NUM_CLASSES))
-    framerate = next(iter(scores[0].halves.values())).framerate
+    num_classes = next(iter(scores[0].halves.values())).detection.shape[1]
+    metrics = ("loose", "tight") if spec.metric == "loose" else (spec.metric, "tight")
+    per_class = np.zeros((len(settings), 2, num_classes))
     candidates = [candidate_events(s, nms_window_s) for s in scores]  # the same for every setting
     for i, (window, offset) in enumerate(settings):
         predictions = [refined_events(c, s, nms_window_s, refinement=Refinement.uniform(window, offset))
                        for c, s in zip(candidates, scores)]
-        for j, metric in enumerate(("loose", "tight")):
-            per_class[i, j] = average_map(labels, predictions, metric, framerate).a_mAP_per_class
+        for j, metric in enumerate(metrics):
+            per_class[i, j] = average_map(labels, predictions, metric, spec.framerate, num_classes).a_mAP_per_class
     best = (per_class.sum(axis=1)).argmax(axis=0)  # first maximum: the default wins ties
     refinement = Refinement(tuple(float(settings[b][0]) for b in best), tuple(float(settings[b][1]) for b in best))
-    chosen = per_class[best, :, np.arange(NUM_CLASSES)]  # (C, 2)
+    chosen = per_class[best, :, np.arange(num_classes)]  # (C, 2)
     report = {"default": tuple(float(v) for v in per_class[0].mean(axis=1)),
-              "calibrated": tuple(float(v) for v in chosen.mean(axis=0))}
+              "calibrated": tuple(float(v) for v in chosen.mean(axis=0)), "metrics": metrics}
     return refinement, report
 
 
@@ -67,8 +74,8 @@ def calibrate_checkpoint(path: Path, games: list, out: Path | None = None,
     scores, labels = [], []
     for game in tqdm(games, desc="calibrating on validation games", unit="game"):
         scores.append(infer_game(loaded, {h: game.load_features(h, dim=loaded.feature_dim) for h in (1, 2)}))
-        labels.append(game.read_labels())
-    refinement, report = calibrate_refinement(scores, labels)
+        labels.append(game.read_labels(classes=loaded.spec))
+    refinement, report = calibrate_refinement(scores, labels, default_nms_window_s(loaded.spec), spec=loaded.spec)
     info = dict(torch.load(path, map_location="cpu", weights_only=True).get("info", {}))
     info["refinement"] = refinement.to_dict()
     info["calibration"] = {"games": len(games), "default_loose_tight": list(report["default"]),
@@ -77,18 +84,18 @@ def calibrate_checkpoint(path: Path, games: list, out: Path | None = None,
     return refinement, report
 
 
-def describe(refinement: Refinement) -> str:
-    from spotting.soccernet import CLASSES
-
+def describe(refinement: Refinement, classes: tuple[str, ...] = SOCCERNET_V2.classes) -> str:
+    """One line: each class's setting (``classes`` names them)."""
     parts = []
-    for name, window, offset in zip(CLASSES, refinement.window_s, refinement.offset_s):
+    for name, window, offset in zip(classes, refinement.window_s, refinement.offset_s):
         parts.append(f"{name}: " + (f"rise {offset:+.1f} s" if window > 0 else "head position"))
     return "; ".join(parts)
 
 
 def describe_report(report: dict) -> str:
     """:func:`calibrate_refinement`'s report as one line."""
-    return "validation Average-mAP loose / tight: uniform {:.3f} / {:.3f} → calibrated {:.3f} / {:.3f}".format(
+    first, second = report.get("metrics", ("loose", "tight"))
+    return f"validation Average-mAP {first} / {second}: " + "default {:.3f} / {:.3f} → calibrated {:.3f} / {:.3f}".format(
         *report["default"], *report["calibrated"])
 
 
@@ -108,12 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     target = args.out or args.checkpoint
     if target.exists() and not args.force:
         raise InputError(target, "already exists", "pass --force to overwrite it or choose another --out")
-    features = args.features or load_checkpoint(args.checkpoint, "cpu").features
-    games = select_games(args.soccernet_dir, args.valid_split, features)
+    loaded = load_checkpoint(args.checkpoint, "cpu")
+    games = select_games(args.soccernet_dir, args.valid_split, args.features or loaded.features,
+                         labels_file=loaded.spec.labels_file, dataset=loaded.spec.dataset)
     if not games:
         raise InputError(None, "no validation split given", "pass --valid-split (a split name, a sub-folder or a file)")
     refinement, report = calibrate_checkpoint(args.checkpoint, games, args.out)
-    print(describe(refinement))
+    print(describe(refinement, loaded.spec.classes))
     print(f"{describe_report(report)} → {target}")
     return 0
 

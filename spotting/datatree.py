@@ -20,7 +20,7 @@ from pathlib import Path
 
 from spotting.errors import InputError
 from spotting.soccernet import MAX_JSON_BYTES, parse_json_bytes, read_json
-from spotting.specs import SOCCERNET_V2, Specifications, recognise
+from spotting.specs import SOCCERNET_V2, Specifications, recognise, resolve
 
 LABEL_FILE_NAMES = ("Labels-v2.json", "Labels-ball.json")  # looked for first, in this order
 
@@ -169,3 +169,16 @@ def detect_specifications(tree: Tree, labels_file: str | None = None,
         raise InputError(tree.path, f"the labels of {labels_file} ({unknown}) are not those of a built-in class set",
                          "pass --classes FILE with one class a line (or soccernet-v2, ball-2023, ball-2024)")
     return spec, f"recognised from its {labels_file} labels"
+
+
+def data_specifications(root: str | Path, classes: str | None = None, labels_file: str | None = None,
+                        framerate: float | None = None, flag: str = "--soccernet-dir") -> tuple[Specifications, str]:
+    """The class set a command works with and why: ``classes`` (a built-in name or a class-list file,
+    as ``--classes``) when given, else the one recognised in the label files under ``root`` (folder or
+    zip, :func:`detect_specifications`); ``labels_file`` / ``framerate`` (the evaluation grid's)
+    override it. Raises :class:`InputError` naming what is wrong."""
+    tree = open_tree(root, "SoccerNet", flag)
+    if classes:
+        return resolve(classes, labels_file, framerate), f"--classes {classes}"
+    spec, reason = detect_specifications(tree, labels_file)
+    return spec.replace(framerate=framerate), reason

@@ -40,12 +40,12 @@ from pathlib import Path
 
 from spotting.analysis import ModelPredictions, load_model_predictions, model_names, per_game_average_map, per_game_rows
 from spotting.cli import run_cli
-from spotting.datatree import Tree, detect_specifications, open_tree
+from spotting.datatree import Tree, data_specifications, open_tree
 from spotting.errors import InputError
 from spotting.metrics import METRICS, SpottingMetrics, average_map, metric_deltas
 from spotting.results import RESULTS_FILE
 from spotting.soccernet import Annotations, find_games, parse_labels, unknown_label_fix
-from spotting.specs import SOCCERNET_V2, Specifications, resolve
+from spotting.specs import SOCCERNET_V2, Specifications
 from spotting.tables import format_models_table, format_per_game, format_table
 
 __all__ = ["EvaluationSet", "data_specifications", "load_labels_set", "check_model", "load_evaluation_set",
@@ -66,18 +66,6 @@ class EvaluationSet:
     absent_from_split: list[str] = field(default_factory=list)  # split games not found on disk
     warnings: list[str] = field(default_factory=list)  # one line per results file with unusual content
     spec: Specifications = SOCCERNET_V2  # class set, label file and evaluation frame rate
-
-
-def data_specifications(soccernet_dir: str | Path, classes: str | None = None, labels_file: str | None = None,
-                        framerate: float | None = None) -> tuple[Specifications, str]:
-    """The class set to evaluate with and why: ``classes`` (a built-in name or a class-list file) when
-    given, else the one recognised in the labels under ``soccernet_dir`` (folder or zip,
-    :func:`spotting.datatree.detect_specifications`); ``labels_file`` / ``framerate`` override it."""
-    tree = open_tree(soccernet_dir, "SoccerNet", "--soccernet-dir")
-    if classes:
-        return resolve(classes, labels_file, framerate), f"--classes {classes}"
-    spec, reason = detect_specifications(tree, labels_file)
-    return spec.replace(framerate=framerate), reason
 
 
 def _nothing_left(where: str | Path, what: str, spec: Specifications, skipped: Counter) -> InputError:

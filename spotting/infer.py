@@ -21,6 +21,7 @@ import torch
 from spotting.checkpoint import LoadedModel, load_checkpoint
 from spotting.errors import InputError
 from spotting.model import CALF
+from spotting.specs import Specifications
 
 __all__ = ["HalfScores", "GameScores", "LoadedModel", "load_checkpoint", "infer_half", "infer_game",
            "chunk_starts", "chunk_boundaries", "stitch", "stitch_detections"]
@@ -49,6 +50,7 @@ class GameScores:
     halves: dict[int, HalfScores]
     device: str
     seconds: float
+    spec: Specifications | None = None  # the model's task (class names of the columns, evaluation rate)
 
 
 def chunk_starts(num_frames: int, chunk: int, stride: int) -> np.ndarray:
@@ -178,7 +180,7 @@ def infer_game(loaded: LoadedModel, features: dict[int, np.ndarray], progress: P
                 progress(offset + done, grand)
         halves[half] = infer_half(loaded.model, features[half], loaded.device, progress=half_progress)
         done_before += totals[half]
-    return GameScores(halves=halves, device=str(loaded.device), seconds=time.perf_counter() - started)
+    return GameScores(halves=halves, device=str(loaded.device), seconds=time.perf_counter() - started, spec=loaded.spec)
 
 
 def save_scores(path: str | Path, scores: GameScores) -> Path:
@@ -187,6 +189,8 @@ def save_scores(path: str | Path, scores: GameScores) -> Path:
     for half, s in scores.halves.items():
         arrays[f"segmentation_{half}"] = s.segmentation
         arrays[f"detection_{half}"] = s.detection
+    if scores.spec is not None:
+        arrays["classes"] = np.asarray(scores.spec.classes, dtype=str)
     np.savez_compressed(path, framerate=np.float64(next(iter(scores.halves.values())).framerate), **arrays)
     return Path(path)
 
@@ -196,15 +200,22 @@ def save_scores(path: str | Path, scores: GameScores) -> Path:
 # processes: each takes every N-th game (its share) and writes exactly the files one process would.
 
 def _infer_one(loaded: LoadedModel, game, out: Path, config, force: bool, scores_out: Path | None) -> int:
+    import sys
+
     from spotting.postprocess import spot_events
     from spotting.results import write_results
+    from spotting.timebase import check_game_rates
 
     if out.exists() and not force:  # check before spending time on inference
         raise InputError(out, "already exists", "pass --force to overwrite it or choose another --out")
     features = {h: game.load_features(h, dim=loaded.feature_dim) for h in (1, 2)}
+    # Features at another rate than the model's: exit 2 naming the file, both rates and the fix.
+    for warning in check_game_rates(game, {h: int(f.shape[0]) for h, f in features.items()}, loaded.framerate,
+                                    loaded.spec):
+        print(f"warning: {warning}", file=sys.stderr)
     scores = infer_game(loaded, features)
     events = spot_events(scores, config)
-    write_results(out, events, url_local=game.name, force=force)
+    write_results(out, events, url_local=game.name, force=force, classes=loaded.spec, framerate=loaded.spec.framerate)
     if scores_out is not None:
         save_scores(scores_out, scores)
     return len(events)
@@ -236,13 +247,61 @@ def infer_split(loaded: LoadedModel, games: list, out_dir: Path, config, force: 
     return len(mine), total
 
 
+def check_split(games: list, dim: int) -> list[InputError]:
+    """Every selected game's feature files opened without being read (header, size, dimension): one
+    :class:`InputError` per unusable file (truncated, corrupt, another dimension), naming it."""
+    from spotting.soccernet import load_features
+
+    problems = []
+    for game in games:
+        for half in (1, 2):
+            try:
+                load_features(game.features_path(half), dim=dim, check_finite=False)
+            except InputError as error:
+                problems.append(error)
+    return problems
+
+
+def _selected_games(args, loaded: LoadedModel, features: str) -> tuple[list, list[tuple[str, str]]]:
+    """The split's games with features and the incomplete ones left out ``(name, reason)``. Games of an
+    official split absent from the root get one note; an unusable feature file, or an incomplete game
+    without ``--skip-incomplete``, is an :class:`InputError` (exit 2), each incomplete game named first."""
+    import sys
+
+    from spotting.soccernet import select_games
+
+    skipped: list[tuple[str, str]] = []
+    games = select_games(args.soccernet_dir, args.split, features, require="features",
+                         labels_file=loaded.spec.labels_file, dataset=loaded.spec.dataset, skipped=skipped)
+    absent = [name for name, reason in skipped if reason == "not found"]
+    incomplete = [(name, reason) for name, reason in skipped if reason != "not found"]
+    if absent:
+        shown = "; ".join(absent[:3]) + ("; ..." if len(absent) > 3 else "")
+        print(f"note: {len(absent)} game(s) of split {args.split!r} are not under {args.soccernet_dir} ({shown}); "
+              f"spotting the {len(games) + len(incomplete)} there", file=sys.stderr)
+    problems = check_split(games, loaded.feature_dim)
+    if problems or (incomplete and not args.skip_incomplete):
+        for name, reason in incomplete:
+            print(f"note: {name}: {reason} — not spotted", file=sys.stderr)
+    if problems:
+        others = f" ({len(problems) - 1} more file(s) of the split cannot be used either)" if len(problems) > 1 else ""
+        first = problems[0]
+        raise InputError(first.path, first.problem + others, first.fix)
+    if incomplete and not args.skip_incomplete:
+        names = "; ".join(f"{name} ({reason})" for name, reason in incomplete[:3]) + ("; ..." if len(incomplete) > 3 else "")
+        raise InputError(args.soccernet_dir, f"{len(incomplete)} game(s) of split {args.split!r} lack features: {names}",
+                         "download them, or pass --skip-incomplete to spot the others (the skipped ones are "
+                         "listed at the end)")
+    return games, incomplete
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from spotting import distributed
-    from spotting.postprocess import DEFAULT_NMS_WINDOW_S, Refinement, SpottingConfig
+    from spotting.postprocess import DEFAULT_NMS_WINDOW_S, Refinement, SpottingConfig, default_nms_window_s
     from spotting.results import RESULTS_FILE
-    from spotting.soccernet import game_at, select_games
+    from spotting.soccernet import game_at
 
     p = argparse.ArgumentParser(prog="python -m spotting.infer", description="Spot actions in whole games.")
     where = p.add_mutually_exclusive_group(required=True)
@@ -256,7 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", type=Path, help="output root for --soccernet-dir: OUT/<game>/" + RESULTS_FILE)
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     p.add_argument("--threshold", type=float, default=0.0, help="confidence threshold (default: keep all)")
-    p.add_argument("--nms-window", type=float, default=DEFAULT_NMS_WINDOW_S, help="NMS window in seconds")
+    p.add_argument("--nms-window", type=float, default=None,
+                   help=f"NMS window in seconds (default: the model's task's, {DEFAULT_NMS_WINDOW_S:g} for SoccerNet-v2, "
+                        "1 for Ball Action)")
+    p.add_argument("--skip-incomplete", action="store_true",
+                   help="spot the games of the split that have both halves' features, and list the others at the "
+                        "end (default: exit 2 naming them)")
     p.add_argument("--refine-window", type=float, default=None,
                    help="move every class's events to the segmentation rise within ± this many seconds "
                         "(0: off; default: the checkpoint's per-class calibration)")
@@ -268,18 +332,20 @@ def main(argv: list[str] | None = None) -> int:
     rank = distributed.environment()
     loaded = load_checkpoint(args.checkpoint, str(distributed.local_device(args.device, rank)))
     features = args.features or loaded.features
-    refinement = (Refinement.from_checkpoint_info(loaded.info) if args.refine_window is None
-                  else Refinement.uniform(args.refine_window))
-    config = SpottingConfig(threshold=args.threshold, nms_window_s=args.nms_window, refinement=refinement)
+    num_classes = loaded.spec.num_classes
+    refinement = (Refinement.from_checkpoint_info(loaded.info, num_classes) if args.refine_window is None
+                  else Refinement.uniform(args.refine_window, num_classes=num_classes))
+    nms_window = default_nms_window_s(loaded.spec) if args.nms_window is None else args.nms_window
+    config = SpottingConfig(threshold=args.threshold, nms_window_s=nms_window, refinement=refinement)
     if args.game_dir is not None:
         if not rank.is_main:  # one game: one process writes it
             return 0
-        game = game_at(args.game_dir, features=features)
+        game = game_at(args.game_dir, features=features, labels_file=loaded.spec.labels_file)
         out = args.out or game.directory / RESULTS_FILE
         n = _infer_one(loaded, game, out, config, args.force, out.with_name("scores.npz") if args.save_scores else None)
         print(f"{n} events → {out} (device {loaded.device})")
         return 0
-    games = select_games(args.soccernet_dir, args.split, features, require="features")
+    games, skipped = _selected_games(args, loaded, features)
     # Gloo whatever the device: the ranks only exchange their counts (and wait for each other) at the end.
     with distributed.session(args.device, cpu_only=True) as rank:
         done, events = infer_split(loaded, games, args.out_dir, config, args.force, args.save_scores)
@@ -287,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
         if rank.is_main:
             print(f"{sum(c[0] for c in counts)} games, {sum(c[1] for c in counts)} events → {args.out_dir}"
                   + (f" ({rank.world_size} processes)" if rank.distributed else ""))
+            if skipped:
+                print(f"skipped {len(skipped)} game(s) of split {args.split!r} (--skip-incomplete):")
+                for name, reason in skipped:
+                    print(f"  {name}: {reason}")
     return 0
 
 

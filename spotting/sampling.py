@@ -68,7 +68,7 @@ class HalfData:
 
 def half_data(features: np.ndarray, labels: Annotations, half: int, config: ModelConfig, name: str = "") -> HalfData:
     onehot = event_onehot(labels, half, features.shape[0], config.framerate, config.num_classes)
-    shifts = time_shifts(onehot, k_frames(config.framerate)).astype(np.float32)
+    shifts = time_shifts(onehot, k_frames(config.framerate, config.spec.classes)).astype(np.float32)
     shifts.setflags(write=False)
     frames, classes = np.nonzero(onehot)  # row-major: time first, then class (as the reference)
     return HalfData(features, shifts, frames.astype(np.int64), classes.astype(np.int64), name)
@@ -81,7 +81,7 @@ def load_halves(games: list[Game], config: ModelConfig) -> list[HalfData]:
     loading holds one half at a time, not the data set."""
     halves = []
     for game in games:
-        labels = game.read_labels()
+        labels = game.read_labels(classes=config.spec)
         for half in (1, 2):
             features = game.load_features(half, dim=config.feature_dim)
             halves.append(half_data(features, labels, half, config, f"{game.name} half {half}"))
@@ -107,7 +107,7 @@ class ChunkSampler:
     def __init__(self, halves: list[HalfData], config: ModelConfig, seed: int = 0, rank: int = 0, world_size: int = 1):
         self.halves, self.config, self.seed = halves, config, seed
         self.rank, self.world_size = rank, world_size
-        k = k_frames(config.framerate)
+        k = k_frames(config.framerate, config.spec.classes)
         buckets: list[list[np.ndarray]] = [[] for _ in range(config.num_classes + 1)]
         for h, half in enumerate(halves):
             for c in range(config.num_classes):

@@ -371,27 +371,35 @@ def find_games(root: str | Path, split: str | None = None, features: str = DEFAU
     return games
 
 
-def select_games(root: str | Path, split: str, features: str = DEFAULT_FEATURES, require: str = "both") -> list[Game]:
+def select_games(root: str | Path, split: str, features: str = DEFAULT_FEATURES, require: str = "both",
+                 labels_file: str = LABELS_FILE, dataset: str = "SoccerNet",
+                 skipped: list[tuple[str, str]] | None = None) -> list[Game]:
     """The one game-selection rule of every command (train, calibration, split inference).
 
     ``split`` is a text file listing game folders (relative to the root, one a line), a sub-folder
     of the root (every game under it), ``all`` (every game under the root), or a SoccerNet split
-    name (the official list, in its order). ``require`` is as for :func:`find_games`. An empty
-    ``split`` selects nothing; a split that selects no game is an :class:`InputError`.
+    name (the official list of ``dataset``, in its order). ``require`` and ``labels_file`` are as for
+    :func:`find_games`; every game of the split left out is appended to ``skipped`` as ``(name,
+    reason)``. An empty ``split`` selects nothing; a split that selects no game is an :class:`InputError`.
     """
     if not split:
         return []
+    left_out: list[tuple[str, str]] = []
     if Path(split).is_file():
-        names = {line.strip() for line in Path(split).read_text().splitlines() if line.strip()}
-        games = [g for g in find_games(root, None, features, require=require) if g.name in names]
+        names = [line.strip() for line in Path(split).read_text().splitlines() if line.strip()]
+        games = [g for g in find_games(root, None, features, require, labels_file, skipped=left_out) if g.name in names]
+        seen = {g.name for g in games} | {name for name, _ in left_out}
+        left_out = [(n, r) for n, r in left_out if n in names] + [(n, "not found") for n in names if n not in seen]
     elif split == "all":
-        games = find_games(root, None, features, require=require)
+        games = find_games(root, None, features, require, labels_file, skipped=left_out)
     elif (Path(root) / split).is_dir():
-        games = find_games(Path(root) / split, None, features, require=require)
+        games = find_games(Path(root) / split, None, features, require, labels_file, skipped=left_out)
     else:
-        games = find_games(root, split, features, require=require)
+        games = find_games(root, split, features, require, labels_file, dataset, skipped=left_out)
+    if skipped is not None:
+        skipped.extend(left_out)
     if not games:
-        needs = {"both": f"both {LABELS_FILE} and 1_/2_{features}", "features": f"1_/2_{features}",
-                 "labels": LABELS_FILE, "any": f"{LABELS_FILE} or 1_/2_{features}"}[require]
+        needs = {"both": f"both {labels_file} and 1_/2_{features}", "features": f"1_/2_{features}",
+                 "labels": labels_file, "any": f"{labels_file} or 1_/2_{features}"}[require]
         raise InputError(root, f"no game of split {split!r} has {needs}", "check --soccernet-dir, --features and the split")
     return games

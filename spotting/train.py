@@ -6,6 +6,11 @@ decayed ``max_lr_decays`` times, best and last checkpoints (weights + config, lo
 At the end the best checkpoint gets its per-class post-processing calibrated on the validation games
 (:mod:`spotting.calibration`).
 
+Any class set: ``--classes`` (soccernet-v2, ball-2023, ball-2024 or a class-list file; default: recognised
+from the label files), ``--labels-file`` and ``--framerate`` (the features'; default: the set's rate) —
+all stored in the checkpoint, which inference then writes its labels from. Features whose own rate
+contradicts ``--framerate`` (from games.json, the video or the last label) exit 2 naming the file.
+
 ``torchrun --nproc_per_node=N -m spotting.train …`` is the same command on N processes
 (:mod:`spotting.distributed`): DistributedDataParallel with synchronised BatchNorm, each rank
 training on its share of every global batch (``--batch-size`` stays the global batch), rank 0 alone
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -31,15 +37,17 @@ from torch.distributed.elastic.multiprocessing.errors import record as record_er
 from spotting import distributed
 from spotting.checkpoint import save_checkpoint
 from spotting.cli import run_cli
+from spotting.datatree import data_specifications
 from spotting.encoding import k_frames
 from spotting.errors import InputError
 from spotting.infer import GameScores, infer_half
 from spotting.losses import calf_loss
 from spotting.metrics import average_map
 from spotting.model import CALF, ModelConfig, count_parameters
-from spotting.postprocess import detect_events
+from spotting.postprocess import default_nms_window_s, default_refinement, detect_events
 from spotting.sampling import BatchLoader, ChunkSampler, HalfData, load_halves
 from spotting.soccernet import DEFAULT_FEATURES, Annotations, Game, select_games
+from spotting.timebase import check_game_rates
 
 
 @dataclass
@@ -64,15 +72,18 @@ class TrainConfig:
 
 
 def _validation_score(model: CALF, halves: list[HalfData], labels: list[Annotations], device) -> float:
-    """Average-mAP (loose) over the validation games (each game: its two halves in order)."""
+    """Average-mAP over the validation games (each game: its two halves in order), with the task's
+    metric and evaluation rate (SoccerNet-v2: loose at 2 fps; Ball Action: mAP@1 at 25 fps)."""
+    spec = model.config.spec
     predictions = []
     for g in range(len(labels)):
         halves_scores = {}
         for h in range(2):
             halves_scores[h + 1] = infer_half(model, halves[2 * g + h].features, device)
             halves[2 * g + h].release_pages()  # one half resident at a time, however many games
-        predictions.append(detect_events(GameScores(halves_scores, str(device), 0.0)))
-    return float(average_map(labels, predictions, "loose", model.config.framerate).a_mAP)
+        predictions.append(detect_events(GameScores(halves_scores, str(device), 0.0), default_nms_window_s(spec),
+                                         refinement=default_refinement(spec)))
+    return float(average_map(labels, predictions, spec.metric, spec.framerate, spec.num_classes).a_mAP)
 
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: tuple[torch.Tensor, ...],
@@ -112,7 +123,7 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
     model_config = config.model
     train_halves = load_halves(train_games, model_config)
     valid_halves = load_halves(valid_games, model_config) if rank.is_main else []  # rank 0 alone validates
-    valid_labels = [g.read_labels() for g in valid_games] if rank.is_main else []
+    valid_labels = [g.read_labels(classes=model_config.spec) for g in valid_games] if rank.is_main else []
     net = CALF(model_config)
     first_epoch, best, decays = 0, -math.inf, 0
     last_path, best_path = out / "last.pt", out / "best.pt"
@@ -136,7 +147,7 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
         scheduler.load_state_dict(resumed["info"]["scheduler"])
         if rank.is_main:
             print(f"resumed from {last_path} at epoch {first_epoch}")
-    k = torch.as_tensor(k_frames(model_config.framerate), dtype=torch.float32, device=device)
+    k = torch.as_tensor(k_frames(model_config.framerate, model_config.spec.classes), dtype=torch.float32, device=device)
     sampler = ChunkSampler(train_halves, model_config, seed=config.seed, rank=rank.rank, world_size=rank.world_size)
     loader = BatchLoader(sampler, config.chunks_per_epoch, config.batch_size, workers=config.workers,
                          pin_memory=device.type == "cuda")
@@ -189,7 +200,7 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
         from spotting.calibration import calibrate_checkpoint, describe, describe_report
 
         refinement, report = calibrate_checkpoint(best_path, valid_games, device=str(device))
-        print("post-processing calibrated on the validation games: " + describe(refinement))
+        print("post-processing calibrated on the validation games: " + describe(refinement, model_config.spec.classes))
         print(describe_report(report))
     return best_path
 
@@ -201,7 +212,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output folder for checkpoints and metrics.jsonl")
     p.add_argument("--train-split", default="train", help="SoccerNet split name, a sub-folder of the root, 'all', or a file listing game folders")
     p.add_argument("--valid-split", default="valid", help="SoccerNet split name, a file, or '' for none")
-    p.add_argument("--framerate", type=float, default=2.0)
+    p.add_argument("--classes", default=None,
+                   help="class set: soccernet-v2, ball-2023, ball-2024 or a text file with one class a line "
+                        "(default: recognised from the label files); stored in the checkpoint")
+    p.add_argument("--labels-file", default=None,
+                   help="label file in each game folder (default: the class set's, Labels-v2.json or Labels-ball.json)")
+    p.add_argument("--framerate", type=float, default=None,
+                   help="frames per second of the features (default: the class set's, 2 or 25; Baidu features: 1)")
+    p.add_argument("--chunk-seconds", type=float, default=ModelConfig.chunk_seconds,
+                   help="training/inference window in seconds (default %(default)s; Ball Action: ~8-15)")
+    p.add_argument("--receptive-field-seconds", type=float, default=ModelConfig.receptive_field_seconds,
+                   help="temporal context of the pyramid in seconds (default %(default)s; Ball Action: ~2-4)")
     p.add_argument("--no-attention", action="store_true", help="plain CALF without the self-attention block")
     p.add_argument("--attention-pool", type=int, default=ModelConfig.attention_pool,
                    help="frames per attention token (default %(default)s; 1: every frame, as the seed)")
@@ -232,15 +253,23 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError(args.out, "already holds checkpoints", "pass --resume to continue, --force to overwrite, or another --out")
     if args.workers < 0:
         raise InputError(None, f"--workers {args.workers}", "pass 0 or more DataLoader processes")
-    probe_games = select_games(args.soccernet_dir, args.train_split, args.features)
+    spec, found = data_specifications(args.soccernet_dir, args.classes, args.labels_file)
+    games = dict(labels_file=spec.labels_file, dataset=spec.dataset)
+    probe_games = select_games(args.soccernet_dir, args.train_split, args.features, **games)
     dim = int(probe_games[0].load_features(1).shape[1])
-    model = ModelConfig(feature_dim=dim, framerate=args.framerate, attention=not args.no_attention,
-                        attention_pool=args.attention_pool, dropout=args.dropout)
+    framerate = args.framerate or spec.framerate
+    for game in probe_games:  # features at another rate than the model's: exit 2 naming the file and the fix
+        for warning in check_game_rates(game, {h: int(game.load_features(h).shape[0]) for h in (1, 2)}, framerate, spec):
+            print(f"warning: {warning}", file=sys.stderr)
+    model = ModelConfig(feature_dim=dim, framerate=framerate, attention=not args.no_attention,
+                        attention_pool=args.attention_pool, dropout=args.dropout, chunk_seconds=args.chunk_seconds,
+                        receptive_field_seconds=args.receptive_field_seconds, specifications=spec)
+    print(f"class set: {spec.describe()} ({found}); features at {framerate:g} fps", file=sys.stderr)
     config = TrainConfig(out=args.out, epochs=args.epochs, batch_size=args.batch_size, chunks_per_epoch=args.chunks_per_epoch,
                          lr=args.lr, valid_every=args.valid_every, patience=args.patience, seed=args.seed,
                          device=args.device, resume=args.resume, threads=args.threads, workers=args.workers,
                          dist_timeout_s=args.dist_timeout, segmentation_weight=args.segmentation_weight, model=model)
-    valid = select_games(args.soccernet_dir, args.valid_split, args.features)
+    valid = select_games(args.soccernet_dir, args.valid_split, args.features, **games)
     with distributed.session(args.device, args.dist_timeout) as rank:  # one process: no process group
         if rank.is_main:
             (args.out).mkdir(parents=True, exist_ok=True)

@@ -139,3 +139,77 @@ def test_baidu_1fps_half_lengths_and_dimension_check(tmp_path):
     line = proc.stderr.strip().splitlines()[-1]
     assert "1_baidu_soccer_embeddings.npy" in line and "8576" in line and "512" in line
     assert np.isclose(durations[1].seconds, 2780.4, atol=1)  # the last label (no games.json in the case)
+
+
+def test_features_25fps_infer_exits_2_naming_file_rates_and_fix(tmp_path):
+    case = build_case("features-25fps", tmp_path / "case", needs_data=False)
+    if not DEMO_CHECKPOINT.is_file():
+        pytest.skip("demo model missing")
+    game = case / "SoccerNet" / "league" / "2020-2021" / "game-25fps"
+    proc = cli("spotting.infer", "--game-dir", str(game), "--checkpoint", str(DEMO_CHECKPOINT),
+               "--out", str(tmp_path / "out.json"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and not (tmp_path / "out.json").exists()
+    line = proc.stderr.strip().splitlines()[-1]
+    assert str(game / "1_synthetic512.npy") in line and "about 25 fps" in line and "the model at 2 fps" in line
+    assert "--framerate 25" in line
+
+
+# ---------------------------------------------------------------- partial-download
+
+def test_partial_download_names_the_truncated_file_and_the_skipped_game(tmp_path):
+    case = build_case("partial-download", tmp_path / "case")
+    if not DEMO_CHECKPOINT.is_file():
+        pytest.skip("demo model missing")
+    root, out = case / "SoccerNet", tmp_path / "out"
+    a, b, c = ("england_epl/2014-2015/2015-05-17 - 18-00 Manchester United 1 - 1 Arsenal", CITY_CHELSEA,
+               "england_epl/2015-2016/2015-08-29 - 17-00 Liverpool 0 - 3 West Ham")
+    args = ["--soccernet-dir", str(root), "--split", "test", "--checkpoint", str(DEMO_CHECKPOINT), "--out-dir", str(out)]
+    first = cli("spotting.infer", *args)
+    assert first.returncode == 2 and "Traceback" not in first.stderr
+    assert str(root / b / "2_synthetic512.npy") in first.stderr.splitlines()[-1] and "truncated" in first.stderr
+    assert f"{c}: no 2_synthetic512.npy" in first.stderr  # C is named, not left out silently
+    assert not out.exists()  # nothing spotted before the problems were known
+    (root / b / "2_synthetic512.npy").write_bytes((ROOT / "assets" / "demo" / "game" / "2_synthetic512.npy").read_bytes())
+    second = cli("spotting.infer", *args)  # B fixed: C still stops the run, named, with the way out
+    assert second.returncode == 2 and c in second.stderr.splitlines()[-1] and "--skip-incomplete" in second.stderr
+    third = cli("spotting.infer", *args, "--skip-incomplete")
+    assert third.returncode == 0, third.stderr
+    assert "2 games" in third.stdout and f"{c}: no 2_synthetic512.npy" in third.stdout.split("skipped 1 game(s)")[1]
+    assert (out / a / "results_spotting.json").is_file() and (out / b / "results_spotting.json").is_file()
+    assert not (out / c).exists()
+    # Evaluation names the game it cannot score, too.
+    evaluation = cli("spotting.evaluate", "--soccernet-dir", str(root), "--predictions-dir", str(out),
+                     "--missing-as-empty")
+    assert evaluation.returncode == 0 and c in evaluation.stderr
+
+
+# ---------------------------------------------------------------- baidu-1fps D, E: a 1-fps model of our own
+
+@pytest.mark.slow
+def test_baidu_1fps_train_and_infer_at_1_fps(tmp_path):
+    case = build_case("baidu-1fps", tmp_path / "case")
+    game = case / "SoccerNet" / CITY_CHELSEA
+    subprocess.run([sys.executable, str(CASES / "baidu-1fps" / "make_train.py"), str(game)], cwd=ROOT, check=True,
+                   capture_output=True, timeout=600)
+    # Without --framerate the model would be 2 fps: the features' own rate (from the labels) says 1 — exit 2.
+    base = ["--soccernet-dir", str(case / "SoccerNet"), "--features", "baidu_rand.npy", "--train-split", "all",
+            "--valid-split", "", "--epochs", "1", "--chunks-per-epoch", "16", "--batch-size", "8", "--workers", "0",
+            "--device", "cpu"]
+    wrong = cli("spotting.train", *base, "--out", str(tmp_path / "wrong"))
+    assert wrong.returncode == 2 and "about 1 fps" in wrong.stderr and "--framerate 1" in wrong.stderr
+    trained = cli("spotting.train", *base, "--framerate", "1", "--out", str(tmp_path / "run"))
+    assert trained.returncode == 0, trained.stderr
+    from spotting.checkpoint import load_checkpoint
+
+    loaded = load_checkpoint(tmp_path / "run" / "best.pt", "cpu")
+    assert loaded.framerate == 1.0 and loaded.spec.name == "soccernet-v2"  # E: the checkpoint records 1 fps
+    out = tmp_path / "results_spotting.json"
+    spotted = cli("spotting.infer", "--game-dir", str(game), "--checkpoint", str(tmp_path / "run" / "best.pt"),
+                  "--out", str(out), "--device", "cpu")
+    assert spotted.returncode == 0, spotted.stderr
+    predictions = json.loads(out.read_text())["predictions"]
+    positions = {h: [int(p["position"]) for p in predictions if p["half"] == str(h)] for h in (1, 2)}
+    assert positions[1] and positions[2]
+    assert all(ms % 1000 == 0 for ms in positions[1] + positions[2])  # D: position = frame × 1000 at 1 fps
+    assert max(positions[1]) <= 2_840_000 and max(positions[2]) <= 2_807_000
+    assert max(positions[1]) > 1_500_000  # the whole half is spotted, not its first 23:40 only
