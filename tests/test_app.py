@@ -7,10 +7,14 @@ untrained checkpoint standing in for the demo model (``STUDIO_DEMO_*`` point the
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -103,16 +107,16 @@ def test_threshold_change_changes_event_count_without_rerunning_the_model(app, f
     table = event_rows(app)
     low = len(table)
     middle = round(float(table["confidence"].median()), 2) + 0.01  # an untrained model: confidences near 0.5
-    from spotting.ui import sources
+    from spotting.ui import scoring
 
     calls = []
-    original = sources.load_model
-    sources.load_model = lambda *a: calls.append(a) or original(*a)
+    original = scoring._load_model
+    scoring._load_model = lambda *a: calls.append(a) or original(*a)
     try:
         app.slider(key="threshold").set_value(middle)
         run_clean(app)
     finally:
-        sources.load_model = original
+        scoring._load_model = original
     high = len(event_rows(app))
     assert 0 < high < low
     assert calls == []  # scores came from the cache
@@ -153,7 +157,9 @@ def test_results_path_adds_a_parallel_lane(app, fixture_root):
     app.session_state["results_paths"] = str(fixture_root / "other" / "results_spotting.json")
     run_clean(app)
     assert set(event_rows(app)["source"]) == {"modelA", "other"}
-    assert not any("loose, classes present" in d.value.columns for d in app.dataframe)  # lazy tab: not computed yet
+    app.session_state["details_tab"] = "Export"
+    run_clean(app)
+    assert not any("loose, classes present" in d.value.columns for d in app.dataframe)  # lazy tabs: only the open one runs
     app.session_state["details_tab"] = "Metrics"
     run_clean(app)
     official = next(d.value for d in app.dataframe if "loose, classes present" in d.value.columns)
@@ -230,7 +236,10 @@ def test_next_false_alarm_requests_a_seek(app):
     run_clean(app)
     table = event_rows(app)
     first_false_alarm = table.loc[table["status"] == "✗ false alarm", "seconds"].min()
-    next(b for b in app.button if b.label.startswith("Next false alarm")).click()
+    app.selectbox(key="event_filter").set_value("fa:modelA")
+    run_clean(app)
+    assert set(event_rows(app)["status"]) == {"✗ false alarm"}  # the table shows what the filter keeps
+    app.button(key="jump-next").click()
     run_clean(app)
     counter, seconds = app.session_state["_seek"]
     assert counter == 1 and seconds == pytest.approx(first_false_alarm)
@@ -266,12 +275,18 @@ def test_without_labels_the_metrics_panel_explains(app, fixture_root, tmp_path):
     assert any("no Labels-v2.json" in i.value for i in app.info)
 
 
-def test_results_lanes_are_named_after_the_model_folder():
-    from spotting.ui.sidebar import results_name
+def test_results_lanes_are_named_after_the_model_folder(fixture_root):
+    from spotting.ui.sources import results_name
 
     assert results_name(Path(f"/preds/netvlad_v2/{GAME_NAME}/results_spotting.json"), GAME_NAME) == "netvlad_v2"
     assert results_name(Path("/runs/calf/results_spotting.json"), GAME_NAME) == "calf"
     assert results_name(Path("/tmp/my_preds.json"), GAME_NAME) == "my_preds"
+    # #14: a results file in the game's own folder was named after the data root ("soccernet")
+    root = fixture_root / "soccernet"
+    assert results_name(root / GAME_NAME / "results_spotting.json", GAME_NAME) == "game folder"
+    assert results_name(Path("/models/netvlad_v2_results_spotting_test.zip"), GAME_NAME) == "netvlad_v2"
+    assert results_name(Path("/models/calf/results_spotting_test.zip"), GAME_NAME) == "calf"  # the DevKit's layout
+    assert results_name(Path("/preds/netvlad_v2"), GAME_NAME) == "netvlad_v2"  # a model folder
 
 
 def test_embedded_demo_opens_with_model_events(monkeypatch):
@@ -327,9 +342,203 @@ def test_uploaded_features_and_labels_make_a_game_the_model_runs_on(app, fixture
     assert any("Uploaded game" in c.value for c in app.main.caption)
 
 
-# ------------------------------------------------------------------ #19: Streamlit internals, threads
+# ------------------------------------------------------------------ #14: the rest of the game page's issues
+
+def copy_game(fixture_root: Path, root: Path, extra_features: tuple[str, ...] = ()) -> Path:
+    """The fixture game (features, labels) under a new SoccerNet root; ``extra_features`` other 1_/2_ files."""
+    source = fixture_root / "soccernet" / GAME_NAME
+    game = root / GAME_NAME
+    game.mkdir(parents=True)
+    for half in (1, 2):
+        (game / f"{half}_{FEATURES}").write_bytes((source / f"{half}_{FEATURES}").read_bytes())
+        for index, name in enumerate(extra_features):
+            rng = np.random.default_rng(10 + index)
+            np.save(game / f"{half}_{name}", rng.standard_normal((FRAMES, 512)).astype(np.float32))
+    (game / "Labels-v2.json").write_text((source / "Labels-v2.json").read_text())
+    return game
+
+
+def open_root(app: AppTest, root: Path) -> AppTest:
+    app.session_state["source"] = "SoccerNet folder"
+    app.session_state["sn_root"] = str(root)
+    app.session_state["sn_split"] = "all folders"
+    return app
+
+
+def player_data(app: AppTest) -> dict:
+    element = next(e for e in app.main if e.type == "bidi_component")
+    return json.loads(element.proto.json)
+
+
+def test_a_link_reopens_the_whole_view(app, fixture_root):
+    """#14 bug 8: a shared link restored threshold, half, per-class thresholds and time, but not the curves, the
+    timeline's classes, the open tab, the results paths or the model run."""
+    other = str(fixture_root / "other" / "results_spotting.json")
+    lanes = [CLASSES[0], CLASSES[3], CLASSES[5]]  # the classes of modelA's three false alarms
+    app.query_params.update({"src": "soccernet", "split": "all folders", "game": GAME_NAME, "thr": "0",
+                             "classes": ",".join([*lanes, "Nope"]), "curves": "Goal,Throw-in", "tab": "export",
+                             "show": "fa:modelA", "model": str(fixture_root / "model.pt"), "pred": "modelA"})
+    app.query_params["res"] = [other]
+    run_clean(app)
+    assert app.session_state["lane_classes"] == lanes  # the unknown class is left out, with a notice
+    assert any("Nope" in note for note in app.session_state["_url_notes"])
+    assert app.session_state["curve_classes"] == ["Goal", "Throw-in"]
+    assert app.session_state["details_tab"] == "Export"
+    assert app.session_state["event_filter"] == "fa:modelA"
+    assert app.session_state["results_paths"] == other and app.session_state["run_model_game"]
+    table = event_rows(app)
+    assert len(table) == 2 and set(table["status"]) == {"✗ false alarm"} and set(table["source"]) == {"modelA"}
+    figure = json.loads(player_data(app)["figure_json"])
+    assert figure["layout"]["yaxis"]["ticktext"] == lanes
+    assert [t["name"] for t in figure["data"] if t["mode"] == "lines"] == ["Goal", "Throw-in"]  # the model's curves
+    assert any("model" == t["name"] for t in figure["data"]) and any("other" == t["name"] for t in figure["data"])
+
+
+def test_the_url_holds_the_whole_view(app, fixture_root):
+    """#14 bug 8, the other way: what a user changes on the page goes into the URL (through spotting.ui.state)."""
+    soccernet_game(app)
+    app.session_state["results_paths"] = str(fixture_root / "other" / "results_spotting.json")
+    run_clean(app)
+    app.pills(key="lane_classes").set_value(["Goal", "Foul"])
+    app.selectbox(key="event_filter").set_value("vs:modelA|other")
+    app.session_state["details_tab"] = "Export"
+    run_clean(app)
+    params = {k: app.query_params[k] for k in app.query_params}
+    value = lambda k: params[k][0] if isinstance(params[k], list) else params[k]  # noqa: E731
+    assert value("classes") == "Goal,Foul" and value("show") == "vs:modelA|other" and value("tab") == "export"
+    assert value("res") == str(fixture_root / "other" / "results_spotting.json")
+    assert value("pred") == "modelA" and value("game") == GAME_NAME
+    # and that URL opens the same view in a new session
+    again = AppTest.from_file(PAGE, default_timeout=60)
+    again.query_params.update({k: value(k) for k in params})
+    run_clean(again)
+    assert list(event_rows(again)["source"].unique()) == list(event_rows(app)["source"].unique())
+    assert again.session_state["event_filter"] == "vs:modelA|other"
+
+
+def test_features_are_picked_from_the_files_of_the_game_folder(app, fixture_root, tmp_path):
+    """#14: the features were a text field one had to know the name for."""
+    copy_game(fixture_root, tmp_path / "sn", extra_features=("baidu_soccer_embeddings.npy",))
+    open_root(app, tmp_path / "sn")
+    app.session_state["run_model_game"] = True
+    app.session_state["ckpt_mode"] = "Checkpoint path"
+    app.session_state["ckpt_path"] = str(fixture_root / "model.pt")
+    app.session_state["threshold"] = 0.0
+    run_clean(app)
+    picker = app.selectbox(key="sn_features")
+    assert picker.options == [FEATURES, "baidu_soccer_embeddings.npy"] and picker.value == FEATURES
+    first = event_rows(app)
+    picker.set_value("baidu_soccer_embeddings.npy")
+    run_clean(app)
+    other = event_rows(app)
+    assert not first[["seconds", "class"]].equals(other[["seconds", "class"]])  # the model ran on the other files
+    assert app.query_params["feat"] in ("baidu_soccer_embeddings.npy", ["baidu_soccer_embeddings.npy"])
+
+
+def test_results_next_to_the_game_in_folders_and_zips_are_found_and_named_after_the_model(app, fixture_root,
+                                                                                          tmp_path):
+    """#14: results in the game folder were not found (and a typed one was named after the data root);
+    a model folder or a zip as SoccerNet's baselines write it could not be given."""
+    game = copy_game(fixture_root, tmp_path / "sn")
+    predictions = read_results(fixture_root / "other" / "results_spotting.json")
+    write_results(game / "results_spotting.json", predictions, GAME_NAME)
+    write_results(tmp_path / "models" / "calf" / GAME_NAME / "results_spotting.json", predictions, GAME_NAME)
+    archive = tmp_path / "models" / "netvlad_results_spotting_test.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(tmp_path / "models" / "calf" / GAME_NAME / "results_spotting.json",
+                     f"{GAME_NAME}/results_spotting.json")
+    open_root(app, tmp_path / "sn")
+    app.session_state["results_paths"] = f"{tmp_path / 'models' / 'calf'}\n{archive}"
+    run_clean(app)
+    assert app.multiselect(key=f"saved::{GAME_NAME}").options == ["game folder"]
+    sources = event_rows(app)["source"]
+    assert set(sources) == {"game folder", "calf", "netvlad"}
+    assert (sources == "calf").sum() == (sources == "netvlad").sum() == (sources == "game folder").sum() > 0
+    app.session_state["results_paths"] = str(tmp_path / "models")  # a folder without this game
+    app.run()
+    assert f"no {GAME_NAME}/results_spotting.json in this folder" in " ".join(e.value for e in app.error)
+
+
+def test_downloads_carry_the_games_name_and_the_csv_can_list_misses(app, monkeypatch):
+    """#14: downloads were all called results_spotting.json / events.csv; the CSV had no missed ground truth."""
+    from streamlit.delta_generator import DeltaGenerator
+
+    made = {}
+    original = DeltaGenerator.download_button
+
+    def record(self, label, data, file_name=None, **kwargs):
+        made[file_name] = data
+        return original(self, label, data, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", record)
+    soccernet_game(app)
+    app.session_state["details_tab"] = "Export"
+    run_clean(app)
+    stem = GAME_NAME.rsplit("/", 1)[1]
+    assert set(made) == {f"{stem}_results_spotting.json", f"{stem}_events.csv"}
+    assert "missed" not in made[f"{stem}_events.csv"]().decode()
+    app.toggle(key="csv_missed").set_value(True)
+    run_clean(app)
+    rows = pd.read_csv(io.BytesIO(made[f"{stem}_events.csv"]()))
+    assert (rows["status"] == "missed").sum() > 0 and rows.loc[rows["status"] == "missed", "confidence"].isna().all()
+
+
+def test_without_the_player_a_refused_video_is_not_played(app, fixture_root, tmp_path, monkeypatch):
+    """#14: `streamlit run spotting/ui/page.py` called st.video on the file video_url_for had refused."""
+    monkeypatch.setenv("STUDIO_PLAYER", "off")
+    game = copy_game(fixture_root, tmp_path / "sn")
+    (game / "1_224p.mp4").symlink_to(game / "Labels-v2.json")  # not a video
+    open_root(app, tmp_path / "sn")
+    app.run()
+    assert not app.exception, app.exception
+    assert any("1_224p.mp4: not an MP4 video" in e.value for e in app.error)
+    assert not app.get("video"), "st.video got the file that was refused"
+    assert app.get("plotly_chart")  # the timeline is still drawn
+
+
+def test_counts_follow_plural_rules(app):
+    """#14: "1 false alarms"."""
+    soccernet_game(app)
+    app.session_state["threshold"] = 0.0
+    app.session_state["half"] = 2
+    run_clean(app)
+    summary = next(c.value for c in app.main.caption if "ground-truth events" in c.value)
+    assert "1 false alarm," in summary and "1 false alarms" not in summary
+
+
+def test_next_miss_moves_on_to_the_other_half(app):
+    """#14: the jumps stopped at the end of a half."""
+    soccernet_game(app)
+    app.session_state["threshold"] = 0.6  # modelA misses the labels whose predictions are below 0.6
+    run_clean(app)
+    app.selectbox(key="event_filter").set_value("miss:modelA")
+    run_clean(app)
+    app.session_state["_time_s"] = 10_000.0  # after every miss of the first half
+    app.button(key="jump-next").click()
+    run_clean(app)
+    assert app.session_state["half"] == 2
+    counter, seconds = app.session_state["_seek"]
+    missed = event_rows(app)
+    assert seconds == pytest.approx(missed["seconds"].min()) and set(missed["source"]) == {"ground truth"}
+    assert player_data(app)["clock_id"].endswith("|2") and player_data(app)["start_time_s"] == pytest.approx(seconds)
+
+
+# ------------------------------------------------------------------ #19: the app's state, caches and Streamlit internals
 
 UI = Path(__file__).resolve().parents[1] / "spotting" / "ui"
+GAME_PAGE_MODULES = ("page.py", "sidebar.py", "panels.py", "sources.py", "scoring.py", "uploads.py", "events.py",
+                     "figures.py", "player/__init__.py")
+
+
+@pytest.mark.parametrize("module", GAME_PAGE_MODULES)
+def test_every_session_and_url_key_is_spelled_in_state_only(module):
+    """#19: bare key strings across modules ("_seek", "run_model", "ckpt_mode", "details_tab", ...)."""
+    import re
+
+    text = (UI / module).read_text()
+    bare = re.findall(r"""(?:key=f?["']|session_state(?:\.get|\.setdefault)?\(?\[?["']|query_params(?:\.get)?\(?\[?["'])"""
+                      r"""[^"']*""", text)
+    assert bare == [], f"{module} spells keys itself: {bare}"
 
 
 def test_streamlit_internals_are_touched_in_compat_only():
@@ -354,6 +563,24 @@ def test_streamlit_internals_are_touched_in_compat_only():
             assert "Internal:" in (docstring or "") or "Internal:" in above, f"compat.py:{node.lineno}: {text[:80]}"
 
 
+@pytest.mark.parametrize("module", ("page.py", "sidebar.py", "panels.py"))
+def test_the_page_builds_no_cache_key(module):
+    """#19: page.model_candidates built (checkpoint, mtime, game, halves) itself and the sidebar passed a game's
+    file stamps to load_game; the cache layer (sources, scoring, uploads) owns its keys."""
+    import re
+
+    text = (UI / module).read_text()
+    for inside in (r"stamps?\(", r"mtime", r"has_scores", r"(?<![a-z])_key\(", r"detected_events\(", r"load_model\("):
+        assert not re.search(inside, text), inside
+
+
+@pytest.mark.parametrize("module", sorted(str(p.relative_to(UI)) for p in UI.rglob("*.py")
+                                          if not p.name.startswith("split_")))  # the split page's are its owner's
+def test_ui_modules_stay_small(module):
+    """#19: sources.py had grown to 457 lines (uploads, model scoring and results in one module)."""
+    assert len((UI / module).read_text().splitlines()) <= 400, module
+
+
 def test_importing_the_app_inside_a_streamlit_server_starts_no_thread():
     """#19: ``import spotting.ui`` started the demo's warm-up thread (inside a server); it starts with the
     server now (app.py's lifespan), not on import."""
@@ -364,5 +591,5 @@ def test_importing_the_app_inside_a_streamlit_server_starts_no_thread():
             "import spotting.ui, spotting.ui.player, spotting.ui.sources, app; "
             "print(threading.active_count() - before)")
     done = subprocess.run([sys.executable, "-c", code], cwd=UI.parents[1], capture_output=True, text=True, timeout=120,
-                          env={**__import__('os').environ, "STUDIO_WARMUP": "1"})
+                          env={**os.environ, "STUDIO_WARMUP": "1"})
     assert done.stdout.strip().splitlines()[-1:] == ["0"], done.stdout + done.stderr[-2000:]

@@ -308,10 +308,10 @@ def test_keyboard_shortcuts(page):
 
 
 def test_shortcut_keys_reach_the_player_after_clicking_a_control(page):
-    """#14: after a click on "Next false alarm", Space pressed that button again instead of playing.
+    """#14: after a click on "Next false alarm" (now "Next ›"), Space pressed that button again instead of playing.
     The same for each kind of control that takes a key: a button, a slider, a switch."""
     pause_at(page, 20.0)
-    page.get_by_role("button", name=re.compile("^Next false alarm")).click()
+    page.get_by_role("button", name="Next ›", exact=True).click()  # the next event of the list, a button like any
     wait_idle(page)
     jumped_to = video_state(page)["currentTime"]
     page.keyboard.press(" ")
@@ -332,8 +332,8 @@ def test_shortcut_keys_reach_the_player_after_clicking_a_control(page):
     wait_idle(page)
     assert (slider.get_attribute("value") or slider.get_attribute("aria-valuenow")) == value, "the slider took the arrow"
 
-    switch = page.get_by_role("switch", name="Include ground truth rows")
-    page.get_by_text("Include ground truth rows").click()
+    switch = page.get_by_role("switch", name="Ground truth rows")
+    page.get_by_text("Ground truth rows").click()
     wait_idle(page)
     checked = switch.is_checked()
     page.keyboard.press(" ")
@@ -346,7 +346,7 @@ def test_shortcut_keys_reach_the_player_after_clicking_a_control(page):
 def test_clicking_the_same_table_row_again_seeks_again(page):
     """#14: a second click on the row clicked before (after the playhead moved away) did nothing."""
     pause_at(page, 5.0)
-    grid = page.locator("[data-testid='stDataFrame']").last
+    grid = page.locator("[data-testid='stMain'] [data-testid='stDataFrame']").first  # the event list beside the player
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
 
@@ -358,9 +358,9 @@ def test_clicking_the_same_table_row_again_seeks_again(page):
         wait_idle(page)
         return video_state(page)["currentTime"]
 
-    first = click_row(2, 14)  # the row's checkbox
+    first = click_row(2, 20)  # the row's time
     pause_at(page, 5.0)
-    assert click_row(2, 14) == pytest.approx(first, abs=0.05)
+    assert click_row(2, 20) == pytest.approx(first, abs=0.05)
     pause_at(page, 5.0)
     assert click_row(2, box["width"] / 2) == pytest.approx(first, abs=0.05)  # any cell of the row
 
@@ -414,3 +414,83 @@ def test_without_video_one_clock_from_the_link_and_zero_in_a_new_game(browser, n
         wait_idle(page)
         wait_now_line(page, "00:00")
         assert not re.search(r"[?&]t=", page.url), page.url
+
+
+# ------------------------------------------------------------------------- #14: the page on a laptop and a desktop
+
+CLIPPED_JS = """() => {
+  // Every control label, chip and option that does not fit its box (an ellipsis, a scrolled chip row): its
+  // scrollWidth beyond its clientWidth. Buttons and what they hold, tabs, widget labels, button groups
+  // (the half switch, pills), multiselect chips, select values, popover and expander headers.
+  const selector = "button, button *, [role='tab'], [role='tab'] *, [data-testid='stWidgetLabel'] *, " +
+    "[data-testid='stMultiSelectTagsContainer'], [data-testid='stButtonGroup'], [data-testid='stButtonGroup'] *, " +
+    "[data-testid='stSelectbox'] [data-baseweb='select'] *, [data-testid='stPopover'] *, " +
+    "[data-testid='stExpander'] summary *";
+  const cut = [];
+  for (const root of document.querySelectorAll("[data-testid='stMain'], [data-testid='stSidebar']")) {
+    for (const el of root.querySelectorAll(selector)) {
+      if (!el.getClientRects().length || !(el.clientWidth > 0)) continue;
+      if (el.scrollWidth > el.clientWidth + 1) {
+        cut.push(`${(el.innerText || el.getAttribute("aria-label") || el.tagName).trim().slice(0, 40)} ` +
+                 `(${el.scrollWidth} px in ${el.clientWidth})`);
+      }
+    }
+  }
+  return cut;
+}"""
+
+
+def box_of(page, selector: str) -> dict:
+    return page.locator(selector).first.bounding_box()
+
+
+def lanes_box(page) -> dict:
+    """The timeline's lanes: the first subplot's drag area (curves, if any, are rows under it)."""
+    return page.evaluate(f"""() => {{
+        const r = document.querySelector(`{PLAYER} .asp-plot .nsewdrag[data-subplot='xy']`).getBoundingClientRect();
+        return {{x: r.x, y: r.y, width: r.width, height: r.height}};
+    }}""")
+
+
+def check_fits(page, width: int, height: int, name: str, video: bool = True) -> None:
+    """Video (or its notice), controls and the timeline's lanes in the window without scrolling, the event list
+    beside the player and starting in the window, and no control label cut."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}.png"))
+    stage, lanes = box_of(page, f"{PLAYER} .asp-stage"), lanes_box(page)
+    controls = box_of(page, f"{PLAYER} .asp-controls")
+    assert stage["y"] >= 0 and stage["y"] + stage["height"] <= height, f"the video is not in the window: {stage}"
+    if video:
+        assert stage["height"] >= 150, f"the video is too small to see: {stage}"
+    assert controls["y"] + controls["height"] <= height
+    assert lanes["y"] >= 0 and lanes["y"] + lanes["height"] <= height, f"the timeline is not in the window: {lanes}"
+    grid = box_of(page, "[data-testid='stMain'] [data-testid='stDataFrame']")
+    player = box_of(page, PLAYER)
+    assert grid["x"] >= player["x"] + player["width"], "the event list is not beside the player"
+    assert grid["y"] < height - 100, f"the event list starts below the window: {grid}"
+    cut = page.evaluate(CLIPPED_JS)
+    assert not cut, f"labels cut at {width}x{height}: {cut}"
+    # The first row of controls takes clicks (Streamlit's header lies above it, not over it).
+    switch = page.locator("[data-testid='stMain'] [data-testid='stButtonGroup']").first.bounding_box()
+    hit = page.evaluate(f"() => document.elementFromPoint({switch['x'] + 20}, {switch['y'] + switch['height'] / 2})"
+                        ".closest(\"[data-testid='stButtonGroup']\") !== null")
+    assert hit, "the half switch lies under Streamlit's header"
+
+
+@pytest.mark.parametrize("width, height", [(1366, 768), (1920, 1080)])
+def test_video_timeline_and_event_list_fit_the_window_and_no_label_is_cut(browser, server_url, width, height):
+    """#14: at 1366×768 "2nd half" read "2nd ha", curve chips were cut, and the event list sat ~1,000 px under the
+    player (a row click seeked a video that was off-screen); video and timeline did not fit a laptop's window."""
+    with opened(browser, server_url + os.environ.get("STUDIO_BROWSER_QUERY", ""), viewport=(width, height)) as page:
+        wait_until_ready(page)
+        check_fits(page, width, height, "demo")
+
+
+def test_two_models_without_video_fit_a_laptop_window(browser, novideo_url):
+    """The same with two prediction sets on a game without video (lanes for both models, the filter's options)."""
+    with opened(browser, novideo_game_url(novideo_url), viewport=(1366, 768)) as page:
+        wait_drawn(page)
+        check_fits(page, 1366, 768, "two-models", video=False)
+        names = page.evaluate(f"() => document.querySelector(`{PLAYER} .asp-plot`).data.filter(t => t.showlegend !== "
+                              "false).map(t => t.name)")
+        assert names[:2] == ["modelA", "modelB"]  # one legend entry (and colour) per model

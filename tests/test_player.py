@@ -64,7 +64,7 @@ SCRIPT = textwrap.dedent('''
     as_dict = st.session_state.get("as_dict", False)
     state = video_player_timeline(
         key="player", figure=figure.to_plotly_json() if as_dict else figure, video_url=st.session_state.get("url"),
-        half_duration_s=10.0, event_times_s=events, start_time_s=1.5, seek_request=(3, 4.25), height_px=500,
+        half_duration_s=10.0, event_times_s=events, start_time_s=1.5, seek_request=(3, 4.25), video_max_px=500,
         notice=None if st.session_state.get("url") else "No video")
     st.session_state["state"] = state
 ''')
@@ -98,7 +98,7 @@ def test_mounts_with_its_data_and_returns_the_default_state(app):
     assert data["video_url"] == "/studio/video/abc.webm"
     assert data["event_times_s"] == [5.5, 7.0]  # sorted
     assert data["seek_request"] == [3, 4.25]
-    assert data["half_duration_s"] == 10.0 and data["height_px"] == 500 and data["notice"] is None
+    assert data["half_duration_s"] == 10.0 and data["video_max_px"] == 500 and data["notice"] is None
     assert data["plotly_url"] == player.PLOTLY_URL
     figure = json.loads(data["figure_json"])
     assert [t["mode"] for t in figure["data"]] == ["lines", "markers"]
@@ -153,7 +153,7 @@ def test_js_unit_tests_pass_under_node():
     """``node --test tests/js/``: the pure time logic (seek, clock, next / previous, counter) and the key rules."""
     node = node_or_skip()
     files = sorted(str(p) for p in JS_TESTS.glob("*.test.mjs"))
-    assert len(files) >= 2, files
+    assert len(files) >= 3, files
     result = subprocess.run([node, "--test", *files], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert re.search(r"^# fail 0$", result.stdout, re.M), result.stdout[-2000:]
@@ -250,7 +250,7 @@ def test_player_modules_import_only_what_they_use_from_each_other():
     in the bundle once, dependencies first."""
     text = bundle(PLAYER_DIR, "player.js")
     heads = re.findall(r"^// -+ (\S+\.js)$", text, re.M)
-    assert heads == ["timing.js", "keys.js", "plotly_adapter.js", "timeline.js", "player.js"]
+    assert heads == ["timing.js", "keys.js", "plotly_adapter.js", "timeline.js", "layout.js", "player.js"]
 
 
 def test_app_py_is_discovered_as_an_asgi_app_with_our_routes():
@@ -358,7 +358,7 @@ def test_next_previous_and_the_counter_use_the_shown_classes_counted_as_events(p
     counted distinct times of every class."""
     data = run_page(page)
     assert len(data["event_times_s"]) == len(EVENTS_HALF_1) + len(MODEL_B_HALF_1)  # every event, repeats kept
-    page.multiselect(key="lane_classes").set_value(["Goal", "Corner"])
+    page.pills(key="lane_classes").set_value(["Goal", "Corner"])
     data = run_page(page)
     shown = sorted(float(s) for events in (EVENTS_HALF_1, MODEL_B_HALF_1) for s, c in events if c in ("Goal", "Corner"))
     assert data["event_times_s"] == shown == [100.0, 100.0, 300.0, 300.0, 700.0, 700.0]

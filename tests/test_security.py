@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from spotting.soccernet import MAX_JSON_BYTES, read_json
 from spotting.errors import InputError
-from spotting.ui import paths, sources, video
+from spotting.ui import paths, sources, uploads, video
 from test_app import FEATURES, GAME_NAME, PAGE, app, event_rows, fixture_root, soccernet_game  # noqa: F401 (fixtures)
 from test_video import reversed_timestamps_mkv, write_video
 
@@ -378,7 +378,9 @@ def test_restricted_soccernet_root_and_features_name_are_checked(restricted_app,
     app.session_state["sn_features"] = "../../../../etc/passwd"
     app.run()
     assert not app.exception
-    assert "a features name is a file name, without folders" in messages(app)
+    # Features are picked among the game folder's own 1_*.npy files (#14): another name is never opened.
+    assert any("are not in this game's folder" in c.value for c in app.sidebar.caption)
+    assert app.session_state["sn_features"] == FEATURES
 
 
 def test_restricted_split_page_refuses_folders_root_and_checkpoint_outside(fixture_root, tmp_path, monkeypatch):
@@ -426,11 +428,11 @@ def test_uploads_go_to_a_session_folder_within_a_size_cap(app, fixture_root, mon
                                                   "application/json"))
     app.run()
     assert not app.exception and not app.error, messages(app)
-    uploaded = [p for p in sources.UPLOAD_ROOT.glob(f"{os.getpid()}-*/game-*/Labels-v2.json")]
+    uploaded = [p for p in uploads.UPLOAD_ROOT.glob(f"{os.getpid()}-*/game-*/Labels-v2.json")]
     assert uploaded, "the upload lies in this process's session folder"
     folder = uploaded[0].parents[1]
     assert folder.stat().st_mode & 0o077 == 0, "only the server's user can read it"
-    monkeypatch.setattr(sources, "MAX_SESSION_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(uploads, "MAX_SESSION_UPLOAD_BYTES", 1000)
     features = (game / f"1_{FEATURES}").read_bytes()
     app.file_uploader(key="up_f1").set_value(("1_mine.npy", features, "application/octet-stream"))
     app.run()
@@ -442,9 +444,9 @@ def test_session_upload_folder_is_removed_on_release(tmp_path):
     folder = tmp_path / "123-abc"
     (folder / "game-1").mkdir(parents=True)
     (folder / "game-1" / "1_uploaded.npy").write_bytes(b"x")
-    sources._upload_names[str(folder / "game-1" / "1_uploaded.npy")] = "mine.npy"
-    sources._remove_upload_dir(folder)
-    assert not folder.exists() and str(folder / "game-1" / "1_uploaded.npy") not in sources._upload_names
+    uploads._upload_names[str(folder / "game-1" / "1_uploaded.npy")] = "mine.npy"
+    uploads._remove_upload_dir(folder)
+    assert not folder.exists() and str(folder / "game-1" / "1_uploaded.npy") not in uploads._upload_names
 
 
 def test_no_thread_is_started_on_import():
@@ -496,7 +498,7 @@ def test_errors_after_an_upload_name_the_uploaded_file(app, fixture_root):
     app.run()
     assert not app.exception
     assert "my_model.pt: not a readable PyTorch checkpoint" in messages(app)
-    assert str(sources.UPLOAD_ROOT) not in messages(app)
+    assert str(uploads.UPLOAD_ROOT) not in messages(app)
     # Features of another dimension than the checkpoint's: the error names the uploaded features file.
     app2 = AppTest.from_file(PAGE, default_timeout=60)
     app2.session_state["source"] = "Upload files"
@@ -508,7 +510,7 @@ def test_errors_after_an_upload_name_the_uploaded_file(app, fixture_root):
     app2.session_state["ckpt_path"] = str(fixture_root / "model.pt")
     app2.run()
     assert not app2.exception, app2.exception
-    assert "1_small.npy: " in messages(app2) and str(sources.UPLOAD_ROOT) not in messages(app2)
+    assert "1_small.npy: " in messages(app2) and str(uploads.UPLOAD_ROOT) not in messages(app2)
 
 
 def _npy(array: np.ndarray) -> bytes:

@@ -3,6 +3,10 @@
 Run with ``streamlit run app.py`` (which runs this page behind the video and plotly.js routes the
 player needs). Served directly (``streamlit run spotting/ui/page.py``) it falls back to plotly + st.video.
 The page composes library calls only: sources → cached scores/candidates → thresholds → figures.
+
+Layout (it fits a 1366×768 window): the player (video, controls, timeline) on the left; beside it the
+controls that change what it shows, the jumps, the "now" line and the event list, so a click on a
+row seeks a video that is on the screen; metrics and exports under both.
 """
 
 from __future__ import annotations
@@ -19,14 +23,12 @@ import numpy as np
 import streamlit as st
 
 from spotting.errors import InputError
-from spotting.soccernet import CLASS_INDEX, CLASSES, HALVES, NUM_CLASSES, Annotations
-from spotting.ui import panels, sidebar, sources
-from spotting.ui.panels import request_seek
 from spotting.postprocess import apply_thresholds
-from spotting.ui import state
-from spotting.ui.events import SourceEvents, match, next_time
+from spotting.soccernet import CLASS_INDEX, CLASSES, HALVES, NUM_CLASSES, Annotations
+from spotting.ui import compat, panels, player, scoring, sidebar, sources, state
+from spotting.ui.events import (ALL, FilteredEvents, SourceEvents, apply_filter, event_filters, jump_targets,
+                                label_status, match)
 from spotting.ui.figures import MAX_CURVE_POINTS, Curve, Lane, timeline_figure
-from spotting.ui import player
 from spotting.ui.video import video_url_for
 
 # The player (synchronised video + timeline) needs the routes app.py mounts (plotly.js, video files):
@@ -35,79 +37,78 @@ from spotting.ui.video import video_url_for
 PLAYER_OFF = os.environ.get("STUDIO_PLAYER") == "off" or Path(sys.argv[0]).resolve() == Path(__file__).resolve()
 video_player_timeline = None if PLAYER_OFF else player.video_player_timeline
 
-TOLERANCES_S = state.TOLERANCES_S
-DEFAULT_CURVES = 3
-DEFAULT_THRESHOLD = state.DEFAULT_THRESHOLD
-SIDEBAR_PX = 380  # wide enough for SoccerNet game names
-VIDEO_PX = 420  # height of the player's video above the timeline
-NOTICE_PX = 40  # height of the player's "no video" line in its place
+DEFAULT_CURVES = 1  # the strongest class's curve: more rows would push the timeline under a laptop's fold
+MAX_CURVES = 8
+SIDEBAR_PX = 360  # a SoccerNet game's title ("Manchester City 3 - 0 Chelsea (2015-08-16)") fits
+COLUMNS = (0.6, 0.4)  # player | what changes it and the event list
+TABLE_PX = 330  # the event list's height beside the player
 
 
-def threshold_ui() -> tuple[float, dict[int, float], float, int]:
-    """Global threshold, NMS window and match tolerance above the timeline; per-class overrides in an expander."""
-    columns = st.columns([2.2, 2.2, 2.2])
-    for key, default in (("threshold", DEFAULT_THRESHOLD), ("nms", 20.0), ("tolerance", 10)):
+def thresholds_ui(has_model: bool) -> tuple[float, float, int]:
+    """Confidence threshold, NMS window and match tolerance (values also kept in session state)."""
+    for key, default in ((state.THRESHOLD, state.DEFAULT_THRESHOLD), (state.NMS, state.DEFAULT_NMS),
+                         (state.TOLERANCE, state.DEFAULT_TOLERANCE)):
         st.session_state.setdefault(key, default)  # defaults via session state: a link may have set them
-    threshold = columns[0].slider("Confidence threshold", 0.0, 1.0, step=0.01, key="threshold",
-                                  help="Events below it are hidden, left out of metrics and exports.")
-    nms = columns[1].slider("NMS window (s)", 2.0, 60.0, step=1.0, key="nms",
-                            help="Model predictions: one event per class within this window. Loaded results "
-                                 "files are drawn as they are.")
-    tolerance = columns[2].select_slider("Match tolerance δ (s)", TOLERANCES_S, key="tolerance",
-                                         help="A prediction matches a ground truth within ±δ/2 (SoccerNet). "
-                                              "Average-mAP loose uses δ = 5…60 s, tight δ = 1…5 s.")
-    class_thresholds = {}
-    with st.expander("Per-class thresholds", expanded=False):  # a constant label keeps it open across reruns
-        names = st.multiselect("Override the threshold of", CLASSES, key="override_classes")
-        slots = st.columns(4)
-        for position, name in enumerate(names):
-            st.session_state.setdefault(f"thr::{name}", threshold)
-            class_thresholds[CLASS_INDEX[name]] = slots[position % 4].slider(
-                name, 0.0, 1.0, step=0.01, key=f"thr::{name}")
-    if class_thresholds:
-        st.caption("Per-class thresholds: " + ", ".join(f"{CLASSES[c]} {v:.2f}" for c, v in class_thresholds.items()))
-    return threshold, class_thresholds, nms, int(tolerance)
+    threshold = st.slider("Confidence threshold", 0.0, 1.0, step=0.01, key=state.THRESHOLD,
+                          help="Events below it are hidden, left out of the metrics at this threshold and of exports.")
+    left, right = st.columns(2)
+    nms = left.slider("NMS window (s)", 2.0, 60.0, step=1.0, key=state.NMS, disabled=not has_model,
+                      help="A model's predictions: one event per class within this window. Results files are "
+                           "drawn as they are.")
+    tolerance = right.select_slider("Match tolerance δ (s)", state.TOLERANCES_S, key=state.TOLERANCE,
+                                    help="A prediction matches a ground truth within ±δ/2 (SoccerNet). "
+                                         "Average-mAP loose uses δ = 5…60 s, tight δ = 1…5 s.")
+    return float(threshold), float(nms), int(tolerance)
 
 
-def model_candidates(choice: sidebar.ModelChoice, data: sources.GameData, nms: float):
-    """Run (or fetch from cache) the model → NMS candidates of all halves; returns (events, scores)."""
-    checkpoint, mtime = str(choice.checkpoint), sources.stamp(choice.checkpoint)
-    key = (checkpoint, mtime, data.game, data.feature_halves)
-    if sources.has_scores(*key):
-        scores = sources.game_scores(*key)
-    else:
-        placeholder = st.empty()
-        bar = placeholder.progress(0.0, text=f"Running the {choice.name} on the features…")
-        scores = sources.game_scores(*key, progress=lambda finished, total: bar.progress(
-            min(1.0, finished / max(total, 1)), text=f"Running the {choice.name}… chunk {finished}/{total}"))
-        placeholder.empty()
-    return sources.detected_events(*key, nms), scores
+def class_thresholds_ui(threshold: float) -> dict[int, float]:
+    """Per-class overrides of the threshold, in a popover whose label says how many there are."""
+    count = len(state.class_thresholds())
+    with st.popover(f"Per-class thresholds ({count})" if count else "Per-class thresholds", width="stretch"):
+        names = st.multiselect("Override the threshold of", CLASSES, key=state.OVERRIDE_CLASSES)
+        for name in names:
+            st.session_state.setdefault(state.class_threshold_key(name), threshold)
+            st.slider(name, 0.0, 1.0, step=0.01, key=state.class_threshold_key(name))
+    return state.class_thresholds()
 
 
-def view_ui(data: sources.GameData, available_curves: bool) -> tuple[int, list[int], list[int]]:
-    """Half, classes on the timeline and curves; a new game or half starts the player's clock at 0."""
-    columns = st.columns([1.8, 3.0, 3.0])
+def half_ui(data: sources.GameData) -> int:
+    """The half; a new game or half starts the player's clock at 0 (a link's ``t`` holds for its half)."""
     st.session_state.setdefault(state.HALF, 1)
-    half = columns[0].segmented_control("Half", HALVES, key=state.HALF,
-                                        format_func=lambda h: "1st half" if h == 1 else "2nd half") or 1
+    half = st.segmented_control("Half", HALVES, key=state.HALF, label_visibility="collapsed", width="stretch",
+                                wrap=True, format_func=lambda h: "1st half" if h == 1 else "2nd half") or 1
     # The time belongs to one game's half. The session's first view keeps it (a link's t is for the
     # game and half the link opens); any later change of game or half starts again at 0.
-    owner = f"{Path(data.game.directory).resolve()}|{int(half)}"
+    owner = time_owner(data, int(half))
     if st.session_state.get(state.TIME_OWNER) != owner:
         if state.TIME_OWNER in st.session_state:
             st.session_state[state.TIME_S] = 0.0
         st.session_state[state.TIME_OWNER] = owner
-    lanes = columns[1].multiselect("Classes on the timeline", CLASSES, key="lane_classes",
-                                   placeholder="All 17 classes")
+    return int(half)
+
+
+def time_owner(data: sources.GameData, half: int) -> str:
+    """The player's ``clock_id``: the game and half the time in ``state.TIME_S`` belongs to."""
+    return f"{Path(data.game.directory).resolve()}|{int(half)}"
+
+
+def classes_and_curves_ui(available_curves: bool) -> tuple[list[int], list[int]]:
+    """Classes on the timeline and segmentation curves, each picked in a popover (chips that wrap, never cut)."""
+    left, right = st.columns(2)
+    chosen = [n for n in st.session_state.get(state.LANE_CLASSES) or [] if n in CLASS_INDEX]
+    with left.popover(f"Classes ({len(chosen)} of {NUM_CLASSES})" if chosen else f"Classes (all {NUM_CLASSES})",
+                      width="stretch"):
+        lanes = st.pills("Classes on the timeline (none picked: all)", CLASSES, selection_mode="multi",
+                         key=state.LANE_CLASSES, wrap=True) or []
     classes = [CLASS_INDEX[n] for n in lanes] or list(range(NUM_CLASSES))
-    curves: list[int] = []
-    if available_curves:
-        picked = columns[2].multiselect("Segmentation curves", CLASSES, key="curve_classes",
-                                        placeholder="Pick classes to see their curves", max_selections=8)
-        curves = [CLASS_INDEX[n] for n in picked]
-    else:
-        columns[2].caption("Segmentation curves appear when a model runs on this game's features.")
-    return int(half), classes, curves
+    if not available_curves:
+        right.caption("Curves need a model run on this game's features.")
+        return classes, []
+    picked = [n for n in st.session_state.get(state.CURVE_CLASSES) or [] if n in CLASS_INDEX]
+    with right.popover(f"Curves ({len(picked)})", width="stretch"):
+        picked = st.pills(f"Segmentation curves (at most {MAX_CURVES})", CLASSES, selection_mode="multi",
+                          key=state.CURVE_CLASSES, wrap=True) or []
+    return classes, [CLASS_INDEX[n] for n in picked[:MAX_CURVES]]
 
 
 def default_curves(candidates: Annotations) -> list[str]:
@@ -119,28 +120,64 @@ def default_curves(candidates: Annotations) -> list[str]:
     return [CLASSES[c] for c in np.argsort(-best)[:DEFAULT_CURVES] if best[c] > 0]
 
 
-def jump_ui(shown: list[SourceEvents], labels: Annotations | None, half: int, classes: list[int], now_s: float) -> None:
-    """Next false alarm / next missed event of the first source, among the shown classes."""
-    if labels is None or not shown or shown[0].matched is None:
-        return
-    primary = shown[0]
-    allowed = np.isin(primary.events.class_index, classes) & (primary.events.half == half)
-    false_alarms = primary.events.position_ms[allowed & ~primary.matched] / 1000.0
-    missed_mask = (labels.half == half) & np.isin(labels.class_index, classes) & ~primary.label_matched
-    missed = labels.position_ms[missed_mask] / 1000.0
-    left, right, info = st.columns([1.3, 1.3, 3])
-    for column, label, times in ((left, f"Next false alarm ({len(false_alarms)})", false_alarms),
-                                 (right, f"Next missed event ({len(missed)})", missed)):
-        if column.button(label, disabled=len(times) == 0, width="stretch"):
-            target = next_time(times, now_s)
-            if target is not None:
-                request_seek(target)
-    info.caption(f"Jumps use **{primary.name}** and the classes on the timeline; "
-                 "a prediction matches within ±δ/2 of a ground truth.")
+def filter_ui(shown: list[SourceEvents], labels: Annotations | None, classes: list[int], data: sources.GameData,
+              half: int) -> FilteredEvents:
+    """Which events the table, the timeline and n / p show, and ‹ / › through them across both halves."""
+    filters = event_filters([s.name for s in shown], labels is not None and any(s.matched is not None for s in shown))
+    codes = [f.code for f in filters]
+    if st.session_state.get(state.EVENT_FILTER) not in codes:
+        wanted = st.session_state.get(state.EVENT_FILTER)
+        if wanted and wanted != ALL:
+            st.caption(f":material/info: The filter `{str(wanted)[:60].replace('`', '')}` does not apply to these "
+                       "predictions: showing all events.")
+        st.session_state[state.EVENT_FILTER] = ALL
+    labels_of = {f.code: f.label for f in filters}
+    choice, back, forward = st.columns([0.54, 0.23, 0.23], vertical_alignment="bottom")
+    code = choice.selectbox("Show", codes, key=state.EVENT_FILTER, format_func=labels_of.__getitem__,
+                            label_visibility="collapsed", disabled=len(codes) == 1)
+    kept = apply_filter(code, shown, labels)
+    targets = jump_targets(shown, labels, kept, classes)
+    owners = {h: time_owner(data, h) for h in HALVES}
+    for column, label, direction, what in ((back, "‹ Prev", -1, "Previous"), (forward, "Next ›", +1, "Next")):
+        column.button(label, key=state.jump_key(direction), width="stretch", disabled=not targets,
+                      help=f"{what} of the {len(targets)} shown ({labels_of[code].lower()}), both halves",
+                      on_click=panels.jump, args=(targets, direction, owners))
+    return kept
 
 
-def draw_timeline(data: sources.GameData, half: int, figure: dict, shown: list[SourceEvents],
-                  classes: list[int]) -> float:
+def threshold_and_match(name: str, candidates: Annotations, labels: Annotations | None, threshold: float,
+                        class_thresholds: dict[int, float], tolerance: int) -> SourceEvents:
+    """A source's events above the thresholds, matched against the labels (TP/FP/FN) when there are labels."""
+    kept = apply_thresholds(candidates, threshold, class_thresholds)
+    try:
+        matched, label_matched, prediction_label = match(labels, kept, tolerance)
+    except InputError as error:
+        st.error(str(error), icon=":material/error:")
+        matched, label_matched, prediction_label = None, None, None
+    return SourceEvents(name, kept, matched, label_matched, candidates, prediction_label)
+
+
+def half_figure(data: sources.GameData, shown: list[SourceEvents], kept: FilteredEvents, half: int,
+                classes: list[int], curves: list[Curve]) -> dict:
+    """The timeline figure of one half: what the filter keeps; each source with the ground truth it missed."""
+    labels = data.labels
+    in_half = None if labels is None else labels.half == half
+    lanes = []
+    for source, predictions, missed in zip(shown, kept.predictions, kept.missed):
+        mask = (source.events.half == half) & predictions
+        lanes.append(Lane(source.name, source.events.select(mask),
+                          None if source.matched is None else source.matched[mask],
+                          None if missed is None or labels is None else labels.select(missed & in_half)))
+    gt = status = None
+    if labels is not None:
+        chosen = in_half & (kept.labels if kept.labels is not None else True)
+        gt, status = labels.select(chosen), label_status(shown, labels)[chosen]
+    return timeline_figure(half=half, half_duration_s=data.half_durations_s[half], classes=classes, labels=gt,
+                           label_status=status, lanes=lanes, curves=curves)
+
+
+def draw_player(data: sources.GameData, half: int, figure: dict, shown: list[SourceEvents], kept: FilteredEvents,
+                classes: list[int]) -> float:
     """The player component (video + timeline + playhead), else plotly + st.video; returns the current time."""
     duration = data.half_durations_s[half]
     try:
@@ -150,69 +187,78 @@ def draw_timeline(data: sources.GameData, half: int, figure: dict, shown: list[S
         video_url = None
     start_s = float(st.session_state.get(state.TIME_S, 0.0))
     if video_player_timeline is not None:
-        # n / p and the "event i / N" counter: every event of the shown sources in the classes on the
-        # timeline (two at the same time are two events, as in the counts and the table).
-        times = sorted(float(t) for s in shown
-                       for t in s.events.position_ms[(s.events.half == half) & np.isin(s.events.class_index, classes)]
-                       / 1000.0)
-        plot_px = int(figure["layout"]["height"])
-        # The player stacks video, controls and plot; the plot keeps the figure's height, the video gets
-        # the rest; without video a one-line notice takes its place.
-        height = plot_px + (VIDEO_PX if video_url else NOTICE_PX) + 60
+        # n / p and the "event i / N" counter: the events the filter keeps in this half and the classes on
+        # the timeline (two at the same time are two events, as in the counts and the table).
+        times = [t for h, t in jump_targets(shown, data.labels, kept, classes) if h == half]
         playback = video_player_timeline(
-            key="player", figure=figure, video_url=video_url, half_duration_s=duration, event_times_s=times,
-            start_time_s=start_s, seek_request=st.session_state.get(state.SEEK), height_px=height,
+            key=state.PLAYER, figure=figure, video_url=video_url, half_duration_s=duration, event_times_s=times,
+            start_time_s=start_s, seek_request=st.session_state.get(state.SEEK),
             clock_id=st.session_state.get(state.TIME_OWNER, ""))
         st.session_state[state.TIME_S] = playback.current_time_s
         return playback.current_time_s
-    event = st.plotly_chart(figure, key=f"timeline-{half}", on_select="rerun", selection_mode="points",
+    event = st.plotly_chart(figure, key=state.timeline_key(half), on_select="rerun", selection_mode="points",
                             config={"scrollZoom": True, "displaylogo": False}, width="stretch")
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
         getattr(getattr(event, "selection", None), "points", [])
     if points:
         st.session_state[state.TIME_S] = start_s = float(points[0]["x"])
-    video = data.game.video_path(half)
-    if video is not None:
+    if video_url is not None:  # the file passed video_url_for's checks; an unreadable one is never handed on
+        video = data.game.video_path(half)
         st.video(str(video), start_time=int(start_s), format="video/webm" if video.suffix == ".webm" else "video/mp4")
     return start_s
 
 
-def threshold_and_match(name: str, candidates: Annotations, labels: Annotations | None, threshold: float,
-                        class_thresholds: dict[int, float], tolerance: int) -> SourceEvents:
-    """A source's events above the thresholds, matched against the labels (TP/FP/FN) when there are labels."""
-    kept = apply_thresholds(candidates, threshold, class_thresholds)
+def run_model(choices: sidebar.PredictionChoices, data: sources.GameData, nms: float, where) -> object | None:
+    """Run (or fetch from cache) the chosen model; its candidates join the sources; returns its scores."""
+    choice = choices.model
+    if choice is None:
+        return None
     try:
-        matched, label_matched = match(labels, kept, tolerance)
+        progress = None
+        if not scoring.is_scored(choice.checkpoint, data.game, data.feature_halves):
+            bar = where.progress(0.0, text=f"Running the {choice.name} on the features…")
+            progress = lambda done, total: bar.progress(  # noqa: E731
+                min(1.0, done / max(total, 1)), text=f"Running the {choice.name}… chunk {done}/{total}")
+        scores = scoring.game_scores(choice.checkpoint, data.game, data.feature_halves, progress)
+        where.empty()
+        events = scoring.model_events(choice.checkpoint, data.game, data.feature_halves, nms)
     except InputError as error:
-        st.error(str(error), icon=":material/error:")
-        matched, label_matched = None, None
-    return SourceEvents(name, kept, matched, label_matched, candidates)
+        where.empty()
+        choices.errors.append(error)
+        return None
+    choices.results.insert(0, (choice.name, events))
+    st.sidebar.caption(f"**{choice.name}** ran on **{scores.device}** in {scores.seconds:.1f} s "
+                       "(cached: thresholds never re-run it).")
+    return scores
 
 
-def half_figure(data: sources.GameData, shown: list[SourceEvents], half: int, classes: list[int],
-                curves: list[Curve]) -> dict:
-    """The timeline figure of one half; missed labels are those the first source did not find."""
-    labels = data.labels.for_half(half) if data.labels is not None else None
-    primary = shown[0] if shown else None
-    label_matched = (primary.label_matched[data.labels.half == half]
-                     if primary is not None and primary.label_matched is not None else None)
-    lanes = [Lane(s.name, s.events.for_half(half), None if s.matched is None else s.matched[s.events.half == half])
-             for s in shown]
-    return timeline_figure(half=half, half_duration_s=data.half_durations_s[half], classes=classes, labels=labels,
-                           label_matched=label_matched, lanes=lanes, curves=curves,
-                           primary_name=primary.name if primary else "")
+def page_url(data: sources.GameData, half: int, nms: float, threshold: float, tolerance: int,
+             class_thresholds: dict[int, float], now: float) -> dict:
+    """This view as URL parameters (every key from spotting.ui.state)."""
+    source = st.session_state.get(state.SOURCE, state.SOURCE_DEMO)
+    results = [line.strip() for line in str(st.session_state.get(state.RESULTS_PATHS, "")).splitlines() if line.strip()]
+    features = st.session_state.get(state.SN_FEATURES) if source == state.SOURCE_SOCCERNET and data.feature_halves else None
+    found = sources.feature_names(data.game)
+    return state.game_url(
+        source=source, half=half, nms=nms, threshold=threshold, tolerance=tolerance, class_thresholds=class_thresholds,
+        now_s=now, split=st.session_state.get(state.SN_SPLIT), game=data.game.name,
+        saved=st.session_state.get(state.saved_key(data.game.name)), results=results,
+        features=features if found and features != found[0] else None,  # the default needs no parameter
+        model=state.model_url_value() if data.feature_halves else None,
+        lanes=list(st.session_state.get(state.LANE_CLASSES) or []),
+        curves=list(st.session_state.get(state.CURVE_CLASSES) or []),
+        event_filter=st.session_state.get(state.EVENT_FILTER, ALL),
+        tab=st.session_state.get(state.DETAILS_TAB) or state.TABS[0])
 
 
 def main() -> None:
     started = time.perf_counter()
     st.set_page_config(page_title="Action Spotting Studio", page_icon="⚽", layout="wide",
                        initial_sidebar_state=SIDEBAR_PX)
+    compat.compact_main_block()
     state.restore_from_url()
     demo = sources.demo_assets()
     data, error = sidebar.game_ui(demo)
-    st.markdown("### Action Spotting Studio")
-    st.caption("SoccerNet-v2 action spotting: ground truth and predictions on one timeline, thresholds that "
-               "apply live, and the official tolerance-based metrics.")
     if error:
         st.error(error, icon=":material/error:")
     if data is None:
@@ -220,57 +266,44 @@ def main() -> None:
             st.info("Pick a game in the sidebar: the demo, a SoccerNet folder or uploaded files.")
         return
     choices = sidebar.predictions_ui(data, demo)
-    threshold, class_thresholds, nms, tolerance = threshold_ui()
-
-    candidates: list[tuple[str, Annotations]] = []
-    scores = None
-    if choices.model is not None:
-        try:
-            model_events, scores = model_candidates(choices.model, data, nms)
-            candidates.append((choices.model.name, model_events))
-            st.sidebar.caption(f"**{choices.model.name}** ran on **{scores.device}** in {scores.seconds:.1f} s "
-                               "(cached: thresholds never re-run it).")
-        except InputError as error:
-            choices.errors.append(error)
-    candidates.extend(choices.results)
-    for problem in choices.errors:
-        st.error(str(problem), icon=":material/error:")
-    for note in choices.notes:  # accepted as SoccerNet's evaluator accepts it, but the user should know
-        st.warning(note, icon=":material/warning:")
-    for note in choices.minor_notes:
-        st.caption(f":material/info: {note}")
-
+    summary = st.empty()
+    errors = st.container()
+    left, right = st.columns(COLUMNS, gap="medium")
+    with right:
+        top_left, top_right = st.columns(2, vertical_alignment="center")
+        with top_left:
+            half = half_ui(data)
+        threshold, nms, tolerance = thresholds_ui(choices.model is not None)
+        with top_right:
+            class_thresholds = class_thresholds_ui(threshold)
+    scores = run_model(choices, data, nms, left.empty())
+    with errors:
+        for problem in choices.errors:
+            st.error(str(problem), icon=":material/error:")
+    sidebar.notes_ui(choices)
     shown = [threshold_and_match(name, events, data.labels, threshold, class_thresholds, tolerance)
-             for name, events in candidates]
-    if "curve_classes" not in st.session_state and scores is not None:
-        st.session_state["curve_classes"] = default_curves(candidates[0][1])
-    half, classes, curve_classes = view_ui(data, scores is not None and bool(data.feature_halves))
-    panels.summary_ui(data, shown, half)
+             for name, events in choices.results]
+    if state.CURVE_CLASSES not in st.session_state and scores is not None:
+        st.session_state[state.CURVE_CLASSES] = default_curves(choices.results[0][1])
+    with right:
+        classes, curve_classes = classes_and_curves_ui(scores is not None and bool(data.feature_halves))
+        kept = filter_ui(shown, data.labels, classes, data, half)
+    with summary:
+        panels.summary_ui(data, shown, half)
     curves = []
     if curve_classes and scores is not None and half in data.feature_halves:
-        checkpoint = choices.model.checkpoint
-        times, values = sources.display_curves(str(checkpoint), sources.stamp(checkpoint), data.game,
-                                               data.feature_halves, half, MAX_CURVE_POINTS)
+        times, values = scoring.display_curves(choices.model.checkpoint, data.game, data.feature_halves, half,
+                                               MAX_CURVE_POINTS)
         curves = [Curve(c, times[c], values[c]) for c in curve_classes]
-    figure = half_figure(data, shown, half, classes, curves)
-    jump_ui(shown, data.labels, half, classes, float(st.session_state.get(state.TIME_S, 0.0)))
-    now = draw_timeline(data, half, figure, shown, classes)
-    if video_player_timeline is not None:
-        panels.now_ui(now, shown, data.labels, half, curves)
-    panels.details_ui(data, shown, half, classes, tolerance, threshold, class_thresholds)
-
-    source_code = {sidebar.SOURCE_DEMO: "demo", sidebar.SOURCE_SOCCERNET: "soccernet",
-                   sidebar.SOURCE_UPLOAD: "upload"}[st.session_state.get("source", sidebar.SOURCE_DEMO)]
-    url = {"src": source_code, "half": str(half), "nms": f"{nms:g}",
-           **state.shared_url(threshold, tolerance, class_thresholds)}
-    if source_code == "soccernet":
-        url.update(split=st.session_state.get(state.SN_SPLIT, "test"), game=data.game.name)
-        picked = st.session_state.get(state.saved_key(data.game.name))
-        if picked:
-            url["pred"] = ",".join(picked)
-    if now >= 1:
-        url["t"] = str(int(now))
-    state.mirror_to_url(url)
+    figure = half_figure(data, shown, kept, half, classes, curves)
+    with left:
+        now = draw_player(data, half, figure, shown, kept, classes)
+    with right:
+        if video_player_timeline is not None:
+            panels.now_ui(now, shown, data.labels, half, curves)
+        panels.table_ui(data, shown, kept, half, classes, TABLE_PX)
+    panels.details_ui(data, shown, tolerance, threshold, class_thresholds)
+    state.mirror_to_url(page_url(data, half, nms, threshold, tolerance, class_thresholds, now))
     if os.environ.get("STUDIO_TIMING"):  # benchmarks read this line from the server log
         print(f"studio: page run {1000 * (time.perf_counter() - started):.0f} ms, ended at {time.time():.2f}",
               file=sys.stderr, flush=True)

@@ -1,4 +1,4 @@
-"""Panels under the timeline: counts, "now", event table, metrics and exports."""
+"""Panels around the player: counts, jumps, "now", the event table, metrics and exports."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from spotting.postprocess import per_class_values
 from spotting.results import results_dict
 from spotting.soccernet import CLASSES, NUM_CLASSES, Annotations
-from spotting.postprocess import per_class_values
-from spotting.ui.events import SourceEvents, events_csv, events_table
+from spotting.ui import state
+from spotting.ui.events import (GROUND_TRUTH, FilteredEvents, SourceEvents, download_name, events_csv, events_table,
+                                neighbour, plural)
 from spotting.ui.figures import Curve, clock, pr_curve_figure
 from spotting.ui.sources import GameData
 
@@ -21,22 +23,37 @@ NEAR_S = 10.0
 
 def request_seek(seconds: float) -> None:
     """Ask the player to seek (a new counter makes the component act even on the same time twice)."""
-    counter = st.session_state.get("_seek", (0, 0.0))[0] + 1
-    st.session_state["_seek"] = (counter, float(seconds))
-    st.session_state["_time_s"] = float(seconds)
+    counter = st.session_state.get(state.SEEK, (0, 0.0))[0] + 1
+    st.session_state[state.SEEK] = (counter, float(seconds))
+    st.session_state[state.TIME_S] = float(seconds)
+
+
+def jump(targets: list[tuple[int, float]], direction: int, owners: dict[int, str]) -> None:
+    """The ‹ / › buttons' callback: seek to the previous / next target, in the other half when it lies
+    there (the half switches and keeps the target's time: ``owners`` names each half's clock)."""
+    half = int(st.session_state.get(state.HALF, 1) or 1)
+    target = neighbour(targets, half, float(st.session_state.get(state.TIME_S, 0.0)), direction)
+    if target is None:
+        return
+    if target[0] != half:
+        st.session_state[state.HALF] = target[0]
+        st.session_state[state.TIME_OWNER] = owners[target[0]]
+    request_seek(target[1])
 
 
 def summary_ui(data: GameData, shown: Sequence[SourceEvents], half: int) -> None:
-    """One line of counts for the half: ground truth, and each source's events (with TP/FP when matched)."""
+    """One line of counts for the half: ground truth, and each source's events (with correct / false alarms)."""
     parts = []
     if data.labels is not None:
         parts.append(f"**{int((data.labels.half == half).sum())}** ground-truth events")
     for source in shown:
         in_half = source.events.half == half
-        text = f"**{source.name}**: {int(in_half.sum())} events"
+        text = f"**{source.name}** {plural(int(in_half.sum()), 'event')}"
         if source.matched is not None:
             tp = int((source.matched & in_half).sum())
-            text += f" ({tp} correct, {int(in_half.sum()) - tp} false alarms)"
+            missed = int(((~source.label_matched) & (data.labels.half == half)).sum())
+            text += (f" ({tp} correct, {plural(int(in_half.sum()) - tp, 'false alarm')}, "
+                     f"{missed} missed)")
         parts.append(text)
     if not shown:
         parts.append("no predictions loaded — run a model or add a results file in the sidebar")
@@ -48,11 +65,11 @@ def now_ui(now_s: float, shown: Sequence[SourceEvents], labels: Annotations | No
            curves: Sequence[Curve]) -> None:
     """Events within ±10 s of the playhead and the shown curves' values there."""
     nearby = []
-    for name, events in [("ground truth", labels)] * (labels is not None) + [(s.name, s.events) for s in shown]:
+    for name, events in [(GROUND_TRUTH, labels)] * (labels is not None) + [(s.name, s.events) for s in shown]:
         seconds = events.position_ms / 1000.0
         near = (events.half == half) & (np.abs(seconds - now_s) <= NEAR_S)
         for i in np.flatnonzero(near):
-            conf = "" if name == "ground truth" else f" {events.confidence[i]:.2f}"
+            conf = "" if name == GROUND_TRUTH else f" {events.confidence[i]:.2f}"
             nearby.append(f"{CLASSES[events.class_index[i]]} at {clock(seconds[i])} ({name}{conf})")
     values = [f"{CLASSES[c.class_index]} {np.interp(now_s, c.times_s, c.values):.2f}" for c in curves]
     text = f"**Now {clock(now_s)}** — " + ("; ".join(nearby) if nearby else "no event within ±10 s")
@@ -61,14 +78,11 @@ def now_ui(now_s: float, shown: Sequence[SourceEvents], labels: Annotations | No
     st.caption(text)
 
 
-def details_ui(data: GameData, shown: Sequence[SourceEvents], half: int, classes: Sequence[int], tolerance: int,
-               threshold: float, class_thresholds: dict[int, float]) -> None:
+def details_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, threshold: float,
+               class_thresholds: dict[int, float]) -> None:
     # Lazy tabs: only the open one runs, so metrics and the PR chart cost nothing until asked for.
-    events_tab, metrics_tab, export_tab = st.tabs(["Events", "Metrics", "Export"], key="details_tab",
-                                                  on_change="rerun")
-    if events_tab.open:
-        with events_tab:
-            table_ui(data, shown, half, classes)
+    st.session_state.setdefault(state.DETAILS_TAB, state.TABS[0])
+    metrics_tab, export_tab = st.tabs(list(state.TABS), key=state.DETAILS_TAB, on_change="rerun")
     if metrics_tab.open:
         with metrics_tab:
             metrics_ui(data, shown, tolerance, per_class_values(threshold, class_thresholds))
@@ -77,30 +91,49 @@ def details_ui(data: GameData, shown: Sequence[SourceEvents], half: int, classes
             export_ui(data, shown)
 
 
-def table_ui(data: GameData, shown: Sequence[SourceEvents], half: int, classes: Sequence[int]) -> None:
-    include_labels = data.labels is not None and st.toggle("Include ground truth rows", key="table_labels")
-    table = events_table(shown, data.labels, half, classes, include_labels=include_labels)
-    st.caption(f"{len(table)} events in half {half} (classes on the timeline). Click a row to jump there; "
-               "click a header to sort.")
-    key, seconds = f"events-{half}", table["seconds"].tolist()
+def table_ui(data: GameData, shown: Sequence[SourceEvents], kept: FilteredEvents, half: int,
+             classes: Sequence[int], height: int) -> None:
+    """The events the filter keeps in this half and the classes on the timeline; a click on a row seeks there."""
+    include_labels = data.labels is not None and st.toggle("Ground truth rows", key=state.TABLE_LABELS,
+                                                           help="List the ground truth too, with who found it.")
+    table = events_table(shown, data.labels, half, classes, include_labels=include_labels, kept=kept)
+    key, seconds = state.events_table_key(half), table["seconds"].tolist()
+    several = len(shown) > 1
+    table["result"] = _results_column(table, several)
+    # Cell selection only (no checkbox column): a click on any cell seeks. Four narrow columns, so the
+    # list fits beside the player on a 1366 px screen; "result" says which source and what happened.
     st.dataframe(
-        table, key=key, on_select=lambda: _seek_to_row(key, seconds), selection_mode=("single-row", "single-cell"),
-        hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(table), 1)),
-        column_order=["time", "class", "source", "confidence", "status"],
-        column_config={"confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0,
-                                                                     format="%.2f"),
-                       "time": st.column_config.TextColumn("time", width="small")})
+        table, key=key, on_select=lambda: _seek_to_row(key, seconds), selection_mode="single-cell",
+        hide_index=True, width="stretch", height=max(120, min(height, 38 + 35 * max(len(table), 1))),
+        column_order=["time", "class", "confidence", "result"],
+        column_config={"time": st.column_config.TextColumn("time", width=50),
+                       "class": st.column_config.TextColumn("class", width=122),
+                       "confidence": st.column_config.NumberColumn("conf.", format="%.2f", width=46),
+                       "result": st.column_config.TextColumn("source · result" if several else "result")})
+    st.caption(f"{plural(len(table), 'row')} in half {half}: a click on a row seeks there; a click on a header sorts.")
+
+
+def _results_column(table: pd.DataFrame, several: bool) -> pd.Series:
+    """What the list shows of a row's source and status, short: "✓ correct", "✗ netvlad_v2" (with several
+    sources the name and ✓ / ✗), ground truth as "GT · found by A · missed by B"."""
+    status = table["status"].astype(str)
+    mark = status.str.slice(0, 1)
+    prediction = np.where(status.str.startswith("✓"), "✓ correct", np.where(status.str.startswith("✗"), "✗ false alarm",
+                                                                               status))
+    if several:
+        prediction = np.where(mark.isin(["✓", "✗"]), mark + " " + table["source"].astype(str), table["source"].astype(str))
+    return pd.Series(np.where(table["source"] == GROUND_TRUTH, "GT · " + status, prediction), index=table.index)
 
 
 def _seek_to_row(key: str, seconds: list[float]) -> None:
-    """A click on a table row (its checkbox or any cell): seek to its time, then clear the selection.
+    """A click on a table cell: seek to its row's time, then clear the selection.
 
     Every click must seek, the same row's too after the playhead moved on; a row left selected would
     make the next click on it a deselection, which seeks nowhere. Runs as the table's callback, before
     the page, so the player gets the request in the same run.
     """
     selection = st.session_state[key].selection
-    rows = [*selection.rows, *(row for row, _ in selection.cells)]
+    rows = [*selection.get("rows", []), *(row for row, _ in selection.get("cells", []))]
     if rows and 0 <= rows[0] < len(seconds):
         request_seek(seconds[rows[0]])
     st.session_state[key] = {"selection": {"rows": [], "columns": [], "cells": []}}
@@ -160,7 +193,7 @@ def metrics_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, th
                 f"within ±δ/2, δ = {tolerance} s: what the timeline colours and the Export tab writes.")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={c: three for c in (f"mAP @ δ={tolerance}s", "precision", "recall")})
-    name = st.selectbox("Per class, for", list(per_source), key="metrics_source") if len(per_source) > 1 \
+    name = st.selectbox("Per class, for", list(per_source), key=state.METRICS_SOURCE) if len(per_source) > 1 \
         else next(iter(per_source))
     st.dataframe(_per_class(per_source[name], data.labels), hide_index=True, width="stretch",
                  height=38 + 35 * NUM_CLASSES,
@@ -170,7 +203,7 @@ def metrics_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, th
                                 "recall": st.column_config.NumberColumn(format="%.2f")})
     left, right = st.columns([1, 2])
     options = ["All classes"] + list(CLASSES)
-    picked = left.selectbox("PR curve of", options, key="pr_class")
+    picked = left.selectbox("PR curve of", options, key=state.PR_CLASS)
     left.caption("Precision and recall at SoccerNet's 200 confidence thresholds, at tolerance δ; the cross marks "
                  "the current thresholds.")
     class_index = None if picked == "All classes" else CLASSES.index(picked)
@@ -215,13 +248,20 @@ def export_ui(data: GameData, shown: Sequence[SourceEvents]) -> None:
         st.info("Nothing to export: load predictions first.")
         return
     st.caption("The events shown, after thresholds and NMS: `results_spotting.json` in the official format "
-               "(readable by SoccerNet's evaluator), or one CSV with every source.")
+               "(readable by SoccerNet's evaluator), or one CSV with every source. File names start with the game's.")
+    game = data.game.name
     columns = st.columns(min(len(shown), 3) + 1)
     for column, source in zip(columns, shown):
+        name = download_name(game, "results_spotting.json" if len(shown) == 1 else f"{source.name}_results_spotting.json")
         column.download_button(
-            f"{source.name} · results_spotting.json ({len(source.events)})",
+            f"{source.name} · results_spotting.json ({plural(len(source.events), 'event')})",
             data=lambda s=source: json.dumps(results_dict(s.events, data.url_local), indent=1),
-            file_name="results_spotting.json", mime="application/json", on_click="ignore",
-            key=f"export-json-{source.name}", width="stretch")
-    columns[-1].download_button("All sources · events.csv", data=lambda: events_csv(shown), file_name="events.csv",
-                                mime="text/csv", on_click="ignore", key="export-csv", width="stretch")
+            file_name=name, mime="application/json", on_click="ignore",
+            key=state.export_json_key(source.name), width="stretch")
+    last = columns[-1]
+    missed = data.labels is not None and last.toggle("Missed ground truth rows", key=state.CSV_MISSED,
+                                                      help="One row per ground truth each source missed "
+                                                           "(status 'missed', no confidence).")
+    last.download_button("All sources · events.csv", data=lambda: events_csv(shown, data.labels, missed),
+                         file_name=download_name(game, "events.csv"), mime="text/csv", on_click="ignore",
+                         key=state.EXPORT_CSV, width="stretch")

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from spotting.errors import InputError
-from spotting.soccernet import DEFAULT_FEATURES, HALVES, LABELS_FILE, VIDEO_NAMES, Annotations, Game, game_title
-from spotting.ui import sources
+from spotting.soccernet import HALVES, LABELS_FILE, VIDEO_NAMES, Annotations, Game, game_title
+from spotting.ui import scoring, sources, state, uploads
+from spotting.ui.events import plural
 from spotting.ui.paths import typed_path
+from spotting.ui.sources import results_name
+from spotting.ui.state import (CKPT_BY_PATH, CKPT_BY_UPLOAD, CKPT_DEMO, SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD,
+                               SPLITS)
 
-from spotting.ui.state import SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD, SPLITS  # noqa: E402  (one home for them)
-CKPT_DEMO, CKPT_PATH, CKPT_UPLOAD = "Demo model", "Checkpoint path", "Upload checkpoint"
+__all__ = ["ModelChoice", "PredictionChoices", "game_ui", "notes_ui", "predictions_ui", "results_name"]
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,17 @@ class PredictionChoices:
     minor_notes: list[str] = field(default_factory=list)  # files whose only oddity is their gameTime strings
 
 
+def _has_features(game: Game) -> bool:
+    return any(f.startswith("1_") and f.endswith(".npy") for f in game.files)
+
+
 def _flags(game: Game, saved: int) -> str:
     files = set(game.files)
     flags = [
         "labels" if LABELS_FILE in files else "",
-        "features" if all(f"{h}_{game.features}" in files for h in HALVES) else "",
+        "features" if _has_features(game) else "",
         "video" if any(f"1_{v}" in files for v in VIDEO_NAMES) else "",
-        f"{saved} saved pred." if saved else "",
+        plural(saved, "saved prediction set") if saved else "",
     ]
     return " · ".join(f for f in flags if f) or "no usable files"
 
@@ -48,24 +55,12 @@ def _files_table(games: list[Game], saved: dict[str, int]) -> pd.DataFrame:
         return "✓" if set(names) & set(game.files) else ""
 
     return pd.DataFrame({
-        "game": [_short(g.name) for g in games],
+        "game": [game_title(g.name) for g in games],
         "labels": [has(g, [LABELS_FILE]) for g in games],
-        "features": ["✓" if all(f"{h}_{g.features}" in g.files for h in HALVES) else "" for g in games],
+        "features": ["✓" if _has_features(g) else "" for g in games],
         "video": [has(g, [f"1_{v}" for v in VIDEO_NAMES]) for g in games],
         "saved pred.": [saved[g.name] or "" for g in games],
     })
-
-
-def results_name(path: Path, game_name: str) -> str:
-    """Lane name of a results file: the model folder of ``<model>/<game>/results_spotting.json``, else its folder."""
-    folder = path.parent.as_posix()
-    if game_name and folder.endswith("/" + game_name):
-        return Path(folder[: -len(game_name) - 1]).name
-    return path.parent.name if path.name == "results_spotting.json" else path.stem
-
-
-def _short(name: str) -> str:
-    return game_title(name)
 
 
 def game_ui(demo: sources.DemoAssets) -> tuple[sources.GameData | None, str | None]:
@@ -73,8 +68,8 @@ def game_ui(demo: sources.DemoAssets) -> tuple[sources.GameData | None, str | No
     sidebar = st.sidebar
     sidebar.header("Game")
     fallback = SOURCE_SOCCERNET if sources.default_soccernet_root() else SOURCE_UPLOAD
-    st.session_state.setdefault("source", SOURCE_DEMO if demo.game is not None else fallback)
-    source = sidebar.radio("Source", (SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD), key="source",
+    st.session_state.setdefault(state.SOURCE, SOURCE_DEMO if demo.game is not None else fallback)
+    source = sidebar.radio("Source", (SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD), key=state.SOURCE,
                            horizontal=False, label_visibility="collapsed")
     try:
         if source == SOURCE_DEMO:
@@ -83,7 +78,7 @@ def game_ui(demo: sources.DemoAssets) -> tuple[sources.GameData | None, str | No
                 return None, None
             sidebar.caption("A synthetic match with its own features, labels and video; the demo model was "
                             "trained on other synthetic matches.")
-            return sources.load_game(demo.game, "Demo game (synthetic match)", "", sources.game_stamps(demo.game)), None
+            return sources.load_game(demo.game, "Demo game (synthetic match)"), None
         if source == SOURCE_SOCCERNET:
             return _soccernet_ui(), None
         return _upload_ui(), None
@@ -91,55 +86,71 @@ def game_ui(demo: sources.DemoAssets) -> tuple[sources.GameData | None, str | No
         return None, str(error)
 
 
+def _quoted(text: object) -> str:
+    return "`" + str(text)[:120].replace("`", "") + "`"
+
+
 def _soccernet_ui() -> sources.GameData | None:
     sidebar = st.sidebar
-    st.session_state.setdefault("sn_root", sources.default_soccernet_root())
-    root = sidebar.text_input("SoccerNet root", key="sn_root", help="Folder holding <league>/<season>/<game>/ "
+    st.session_state.setdefault(state.SN_ROOT, sources.default_soccernet_root())
+    root = sidebar.text_input("SoccerNet root", key=state.SN_ROOT, help="Folder holding <league>/<season>/<game>/ "
                               "(defaults to $SOCCERNET_DIR).").strip()
-    left, right = sidebar.columns(2)
-    split = left.selectbox("Split", SPLITS, key="sn_split")
-    st.session_state.setdefault("sn_features", DEFAULT_FEATURES)
-    features = right.text_input("Features", key="sn_features",
-                                help="Per-half file name after the 1_/2_ prefix.").strip() or DEFAULT_FEATURES
-    if Path(features).name != features or features.startswith("."):
-        raise InputError(features, "a features name is a file name, without folders",
-                         f"e.g. {DEFAULT_FEATURES} for 1_{DEFAULT_FEATURES} and 2_{DEFAULT_FEATURES}")
+    st.session_state.setdefault(state.SN_SPLIT, SPLITS[0])
+    split = sidebar.selectbox("Split", SPLITS, key=state.SN_SPLIT)
     if not root:
         sidebar.info("Type the folder of your SoccerNet data (or set SOCCERNET_DIR).")
         return None
     root = str(typed_path(root, "SoccerNet root"))
-    games = sources.list_games(root, None if split == "all folders" else split, features)
+    games = sources.list_games(root, None if split == "all folders" else split, sources.DEFAULT_FEATURES)
     if not games:
         sidebar.warning(f"No game of split '{split}' under {root}. Pick another split or 'all folders'.")
         return None
     saved_root = sources.allowed_predictions_root(root)
     saved = {g.name: len(sources.saved_predictions(str(saved_root), g.name)) if saved_root else 0 for g in games}
     by_name = {g.name: g for g in games}
-    if st.session_state.get("sn_game") not in by_name:
-        wanted = st.session_state.get("sn_game")
+    if st.session_state.get(state.SN_GAME) not in by_name:
+        wanted = st.session_state.get(state.SN_GAME)
         if wanted:  # e.g. a shared link to a game this root or split does not hold
-            sidebar.caption(f":material/info: Game `{str(wanted)[:120].replace('`', '')}` is not in this split "
-                            "under this root: showing the first one.")
-        st.session_state["sn_game"] = games[0].name
-    name = sidebar.selectbox(f"Game ({len(games)})", list(by_name), key="sn_game", format_func=_short)
-    game = by_name[name]
-    sidebar.caption(f"`{name}`  \n{_flags(game, saved[name])}")
+            sidebar.caption(f":material/info: Game {_quoted(wanted)} is not in this split under this root: "
+                            "showing the first one.")
+        st.session_state[state.SN_GAME] = games[0].name
+    name = sidebar.selectbox(f"Game ({len(games)})", list(by_name), key=state.SN_GAME, format_func=game_title)
+    game = _features_ui(by_name[name])
+    sidebar.caption(f"`{name}`  \n{_flags(game, saved[name] + len(sources.game_folder_results(game)))}")
     with sidebar.expander("Files of every game"):
         st.dataframe(_files_table(games, saved), hide_index=True, height=260, width="stretch")
     return sources.soccernet_game(game)
 
 
+def _features_ui(game: Game) -> Game:
+    """The game with the features picked among the ``1_*.npy`` files of its folder (the first found by
+    default); unchanged when it has none."""
+    names = sources.feature_names(game)
+    if not names:
+        return game
+    wanted = st.session_state.get(state.SN_FEATURES)
+    if wanted not in names:
+        if wanted:  # a link or an earlier game named features this folder does not hold
+            st.sidebar.caption(f":material/info: Features {_quoted(wanted)} are not in this game's folder: "
+                               f"using `{names[0]}`.")
+        st.session_state[state.SN_FEATURES] = names[0]
+    features = st.sidebar.selectbox(f"Features ({len(names)} in the game folder)", names, key=state.SN_FEATURES,
+                                    help="The per-half feature files of this game (1_<name> and 2_<name>) a model "
+                                         "runs on.")
+    return replace(game, features=features)
+
+
 def _upload_ui() -> sources.GameData | None:
     sidebar = st.sidebar
     sidebar.caption("Per-half features `(frames, dim)` .npy at 2 fps and/or a Labels-v2.json.")
-    first = sidebar.file_uploader("Half 1 features (.npy)", type=["npy"], key="up_f1")
-    second = sidebar.file_uploader("Half 2 features (.npy)", type=["npy"], key="up_f2")
-    labels = sidebar.file_uploader("Labels-v2.json", type=["json"], key="up_labels")
+    first = sidebar.file_uploader("Half 1 features (.npy)", type=["npy"], key=state.upload_half_key(1))
+    second = sidebar.file_uploader("Half 2 features (.npy)", type=["npy"], key=state.upload_half_key(2))
+    labels = sidebar.file_uploader("Labels-v2.json", type=["json"], key=state.UPLOAD_LABELS)
     features = {h: (f.name, f.getvalue()) for h, f in ((1, first), (2, second)) if f is not None}
     if not features and labels is None:
         sidebar.info("Upload features and/or labels to start.")
         return None
-    return sources.uploaded_game(features, (labels.name, labels.getvalue()) if labels else None)
+    return uploads.uploaded_game(features, (labels.name, labels.getvalue()) if labels else None)
 
 
 def predictions_ui(data: sources.GameData, demo: sources.DemoAssets) -> PredictionChoices:
@@ -160,29 +171,51 @@ def predictions_ui(data: sources.GameData, demo: sources.DemoAssets) -> Predicti
         names.add(name)
         return name
 
-    saved_root = sources.allowed_predictions_root(st.session_state.get("sn_root", "")) if data.url_local else None
-    saved = sources.saved_predictions(str(saved_root), data.game.name) if saved_root else {}
+    saved = _saved_sets(data)
     if saved:
-        key = f"saved::{data.game.name}"
+        key = state.saved_key(data.game.name)
         if key in st.session_state:  # a link may name prediction sets this game does not have
             st.session_state[key] = [m for m in st.session_state[key] if m in saved]
-        picked = sidebar.multiselect("Saved predictions for this game", list(saved), default=list(saved),
-                                     key=f"saved::{data.game.name}")
+        st.session_state.setdefault(key, list(saved))  # all of them, unless a link or the user chose
+        picked = sidebar.multiselect("Saved predictions for this game", list(saved), key=key)
         for model in picked:
             _load(choices, unique(model), lambda p=saved[model]: sources.results_file(p))
-    paths = sidebar.text_area("results_spotting.json paths (one per line)", key="results_paths", height=68,
-                              placeholder="/path/to/<game>/results_spotting.json")
+    paths = sidebar.text_area("Results paths (one per line)", key=state.RESULTS_PATHS, height=68,
+                              placeholder="<model>/<game>/results_spotting.json, a model folder or its zip",
+                              help="A results_spotting.json, a folder holding <league>/<season>/<game>/"
+                                   "results_spotting.json (or the file itself), or a zip of such folders as "
+                                   "SoccerNet's baselines write it. A lane is named after the model's folder.")
     for line in (l.strip() for l in paths.splitlines()):
         if line:
-            name = results_name(Path(line), data.game.name)
-            _load(choices, unique(name or line),
-                  lambda p=line: sources.results_file(str(typed_path(p, "results file"))))
-    uploads = sidebar.file_uploader("Upload results_spotting.json", type=["json"], accept_multiple_files=True,
-                                    key="results_uploads")
-    for upload in uploads or []:
+            _load(choices, unique(results_name(line, data.game.name) or line),
+                  lambda p=line: sources.results_at(typed_path(p, "results file"), data.game))
+    uploaded = sidebar.file_uploader("Upload results_spotting.json", type=["json"], accept_multiple_files=True,
+                                     key=state.RESULTS_UPLOADS)
+    for upload in uploaded or []:
         _load(choices, unique(Path(upload.name).stem),
-              lambda u=upload: sources.results_upload(u.name, u.getvalue()))
+              lambda u=upload: uploads.results_upload(u.name, u.getvalue()))
     return choices
+
+
+def notes_ui(choices: PredictionChoices) -> None:
+    """What is unusual in the results files (accepted as SoccerNet's evaluator accepts it, but worth knowing),
+    under the pickers that loaded them: the page above the player stays for the game."""
+    for note in choices.notes:
+        st.sidebar.warning(note, icon=":material/warning:")
+    for note in choices.minor_notes:
+        st.sidebar.caption(f":material/info: {note}")
+
+
+def _saved_sets(data: sources.GameData) -> dict[str, str]:
+    """``{lane name: results file}``: the predictions root's sets for this game, then results files in the
+    game's own folder."""
+    found: dict[str, str] = {}
+    saved_root = sources.allowed_predictions_root(st.session_state.get(state.SN_ROOT, "")) if data.url_local else None
+    if saved_root:
+        found.update(sources.saved_predictions(str(saved_root), data.game.name))
+    for name, path in sources.game_folder_results(data.game).items():
+        found[name if name not in found else f"{name} (game folder)"] = path
+    return found
 
 
 def _load(choices: PredictionChoices, name: str, loader) -> None:
@@ -198,19 +231,20 @@ def _load(choices: PredictionChoices, name: str, loader) -> None:
 
 def _model_ui(demo: sources.DemoAssets, choices: PredictionChoices) -> ModelChoice | None:
     sidebar = st.sidebar
-    modes = ([CKPT_DEMO] if demo.checkpoint else []) + [CKPT_PATH, CKPT_UPLOAD]
-    is_demo = st.session_state.get("source", SOURCE_DEMO) == SOURCE_DEMO
+    modes = ([CKPT_DEMO] if demo.checkpoint else []) + [CKPT_BY_PATH, CKPT_BY_UPLOAD]
     # On by default only for the demo: the demo model was trained on synthetic features, not on yours.
-    key = "run_model" if is_demo else "run_model_game"
-    st.session_state.setdefault(key, is_demo and bool(demo.checkpoint))
+    key = state.run_model_key(st.session_state.get(state.SOURCE, SOURCE_DEMO))
+    st.session_state.setdefault(key, key == state.RUN_MODEL and bool(demo.checkpoint))
     run = sidebar.toggle("Run a model on the features", key=key)
     if not run:
         return None
-    mode = sidebar.radio("Checkpoint", modes, key="ckpt_mode", horizontal=True, label_visibility="collapsed")
+    if st.session_state.get(state.CKPT_MODE) not in modes:
+        st.session_state[state.CKPT_MODE] = modes[0]
+    mode = sidebar.radio("Checkpoint", modes, key=state.CKPT_MODE, horizontal=True, label_visibility="collapsed")
     if mode == CKPT_DEMO:
         return ModelChoice("demo model", demo.checkpoint)
-    if mode == CKPT_PATH:
-        path = sidebar.text_input("Checkpoint (.pt)", key="ckpt_path", placeholder="runs/calf/best.pt").strip()
+    if mode == CKPT_BY_PATH:
+        path = sidebar.text_input("Checkpoint (.pt)", key=state.CKPT_PATH, placeholder="runs/calf/best.pt").strip()
         if not path:
             return None
         try:
@@ -222,12 +256,12 @@ def _model_ui(demo: sources.DemoAssets, choices: PredictionChoices) -> ModelChoi
             choices.errors.append(InputError(path, "checkpoint not found", "check the path in the sidebar"))
             return None
         return ModelChoice(checkpoint.stem, checkpoint)
-    upload = sidebar.file_uploader("Checkpoint (.pt)", type=["pt", "pth", "ckpt"], key="ckpt_upload")
+    upload = sidebar.file_uploader("Checkpoint (.pt)", type=["pt", "pth", "ckpt"], key=state.CKPT_UPLOAD)
     if upload is None:
         return None
     try:  # loaded here (cached) so that a bad file is named as uploaded, not as its temporary copy
-        copy = sources.save_upload(upload.name, upload.getvalue())
-        sources.load_model(str(copy), sources.stamp(copy))
+        copy = uploads.save_upload(upload.name, upload.getvalue())
+        scoring.check_checkpoint(copy)
     except InputError as error:
         choices.errors.append(error)
         return None

@@ -1,23 +1,20 @@
-"""Where the page's game and predictions come from: the demo, a SoccerNet folder, uploads, checkpoints.
+"""Where the game page's game and predictions come from: the demo, a SoccerNet folder, results files.
 
-Everything slow is cached here: the model with ``st.cache_resource`` (keyed by checkpoint path and
-mtime), features, labels, scores and detected events with ``st.cache_data`` (keyed by paths, mtimes
-and the NMS window), so a threshold change only re-filters cached events. A file that cannot be read
-is cached as such too: a bad path typed once is not re-read on every slider move.
+Everything slow is cached here with ``st.cache_data``, keyed by paths and modification times that
+this module reads itself (callers never build a cache key): a game's labels and feature shapes,
+results files (typed paths, files inside folders and zips). A file that cannot be read is cached as
+such too: a bad path typed once is not re-read on every slider move. Uploads live in
+:mod:`spotting.ui.uploads`, a checkpoint run on the features in :mod:`spotting.ui.scoring`.
 
-Every file from outside is checked where it enters here: JSON size and first bytes (uploads as typed
-paths), features and model outputs finite, uploads written to a per-session folder (removed when the
-session ends, size-capped) and errors naming the uploaded file, never its temporary copy.
+Every file from outside is checked where it enters: JSON size and first bytes (uploads as typed
+paths, zip members too), features finite, labels of the expected shape.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
-import tempfile
-import threading
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +26,11 @@ from spotting import demo
 from spotting.demo import DEMO_FEATURES
 from spotting.errors import InputError
 from spotting.results import RESULTS_FILE, ResultsFile, parse_results_file, read_results_file
-from spotting.soccernet import (HALVES, LABELS_FILE, MAX_JSON_BYTES, Annotations, Game, find_games, game_title,
-                                parse_labels, read_json)
-from spotting.ui.paths import APP_TEMP
+from spotting.soccernet import (DEFAULT_FEATURES, HALVES, LABELS_FILE, MAX_JSON_BYTES, Annotations, Game, find_games,
+                                game_title, read_json)
 
 FRAMERATE = 2.0
-UPLOAD_FEATURES = "uploaded.npy"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-UPLOAD_ROOT = APP_TEMP / "uploads"  # one sub-folder per session: <pid>-<random>/
-MAX_SESSION_UPLOAD_BYTES = 2 * 1024**3  # all files one session uploaded (each is also capped by server.maxUploadSize)
-MAX_SCORED_GAMES = 8
 
 
 @dataclass(frozen=True)
@@ -144,6 +136,94 @@ def saved_predictions(root: str, game_name: str) -> dict[str, str]:
     return found
 
 
+IN_GAME_FOLDER = "game folder"  # the lane name of a game folder's own results_spotting.json
+
+
+def game_folder_results(game: Game) -> dict[str, str]:
+    """Results files inside the game folder itself: ``results_spotting.json`` (lane "game folder") and
+    ``<model>_results_spotting.json`` / ``results_spotting_<model>.json`` (lane ``<model>``)."""
+    found = {}
+    for name in sorted(game.files):
+        stem = name.removesuffix(".json")
+        if name.endswith(".json") and "results_spotting" in stem:
+            found[_model_part(stem) or IN_GAME_FOLDER] = str(Path(game.directory) / name)
+    return found
+
+
+def _model_part(stem: str) -> str:
+    """``netvlad_results_spotting_test`` → ``netvlad``: a file or zip name less the official words and split."""
+    text = re.sub(r"results_spotting", "", stem)
+    text = re.sub(r"(^|[_\-.])(test|valid|train|challenge)($|[_\-.])", r"\1\3", text)
+    return text.strip("_-. ")
+
+
+def results_name(path: str | Path, game_name: str) -> str:
+    """A results path's lane name: the model it comes from, never the data root.
+
+    ``<model>/<game>/results_spotting.json`` → ``<model>`` (the folder above the game's own folders);
+    ``<game>/results_spotting.json`` inside a SoccerNet root → "game folder"; ``<model>/results_spotting.json``
+    → ``<model>``; a zip ``<model>_results_spotting_test.zip`` → ``<model>`` (``results_spotting_test.zip``
+    → its folder); a folder → its name; another file → its stem.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".zip":
+        return _model_part(path.stem) or path.parent.name or path.stem
+    if path.suffix.lower() != ".json":  # a folder holding the game's results
+        return path.name or str(path)
+    folder = path.parent.as_posix()
+    if game_name and folder.endswith("/" + game_name):
+        model = Path(folder[: -len(game_name) - 1])
+        # <root>/<league>/<season>/<game>/results_spotting.json: a file in the game folder of a SoccerNet root
+        game_folder = model / game_name
+        return IN_GAME_FOLDER if (game_folder / LABELS_FILE).is_file() or any(game_folder.glob("1_*")) else model.name
+    if path.name == RESULTS_FILE:
+        return path.parent.name
+    return _model_part(path.stem) or path.stem
+
+
+def results_at(path: Path, game: Game) -> ResultsFile:
+    """The game's predictions from a typed path: a results file, a folder (``<folder>/<game>/results_spotting.json``
+    or ``<folder>/results_spotting.json``) or a zip as SoccerNet's baselines write it (``<game>/results_spotting.json``
+    inside, possibly under one top folder: :class:`spotting.datatree.Tree`). InputError naming the path when
+    none is there."""
+    if path.is_dir() and not (path / game.name / RESULTS_FILE).is_file():
+        if (path / RESULTS_FILE).is_file():
+            return results_file(str(path / RESULTS_FILE))
+        raise InputError(path, f"no {game.name}/{RESULTS_FILE} in this folder",
+                         "give a model folder holding <league>/<season>/<game>/results_spotting.json, or the file")
+    if path.is_dir():
+        return results_file(str(path / game.name / RESULTS_FILE))
+    if path.suffix.lower() == ".zip" and path.is_file():
+        result = _load_zipped_results(str(path), _file_stamp(str(path)), game.name)
+        if isinstance(result, Failure):
+            raise result.error()
+        return result
+    return results_file(str(path))
+
+
+def _file_stamp(path: str) -> tuple[int, int]:
+    try:
+        info = os.stat(path)
+        return info.st_size, info.st_mtime_ns
+    except OSError:
+        return -1, 0  # the reader names the problem
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _load_zipped_results(path: str, stamp: tuple, game_name: str) -> ResultsFile | Failure:
+    """``<game>/results_spotting.json`` of a zip (read as one member, size-capped), or why it cannot be."""
+    from spotting.datatree import Tree
+
+    relative = f"{game_name}/{RESULTS_FILE}"
+    try:
+        tree = Tree(path)
+        if not tree.has(relative):
+            raise InputError(path, f"no {relative} in this zip", "zip the results of this game, or give the file")
+        return parse_results_file(tree.read_json(relative), tree.where(relative))
+    except InputError as error:
+        return Failure.of(error)
+
+
 def _games_json_durations(game: Game) -> dict[int, float]:
     """Half lengths from a ``games.json`` beside (or above) the SoccerNet root, as in the shared data."""
     root = Path(str(game.directory)[: -len(game.name)]) if str(game.directory).endswith(game.name) else game.directory
@@ -174,8 +254,13 @@ def _half_durations(game: Game, labels: Annotations | None, frames: dict[int, in
     return durations
 
 
+def load_game(game: Game, title: str, url_local: str = "") -> GameData:
+    """Labels and feature shapes of a game folder, read again when one of its files changed."""
+    return _load_game(game, title, url_local, game_stamps(game))
+
+
 @st.cache_data(show_spinner="Reading the game…", max_entries=32)
-def load_game(game: Game, title: str, url_local: str, stamps: tuple) -> GameData:
+def _load_game(game: Game, title: str, url_local: str, stamps: tuple) -> GameData:
     """Labels and feature shapes of a game folder (features are memory-mapped, only shapes read here).
 
     ``stamps`` (file mtimes, see :func:`game_stamps`) is only part of the cache key: edited files are re-read.
@@ -203,17 +288,12 @@ def game_stamps(game: Game) -> tuple:
 
 
 def soccernet_game(game: Game) -> GameData:
-    return load_game(game, game_title(game.name), game.name, game_stamps(game))
+    return load_game(game, game_title(game.name), game.name)
 
 
 def results_file(path: str) -> ResultsFile:
-    """A typed results path read once per (path, size, mtime), failures included; InputError when unreadable."""
-    try:
-        info = os.stat(path)
-        key = (info.st_size, info.st_mtime_ns)
-    except OSError:
-        key = (-1, 0)  # read_json names the problem
-    result = load_results_file(path, key)
+    """A results file read once per (path, size, mtime), failures included; InputError when unreadable."""
+    result = load_results_file(path, _file_stamp(path))
     if isinstance(result, Failure):
         raise result.error()
     return result
@@ -230,33 +310,19 @@ def load_results_file(path: str, stamp: tuple | float) -> ResultsFile | Failure:
         return Failure.of(error)
 
 
-def results_upload(name: str, data: bytes) -> ResultsFile:
-    result = load_results_upload(name, data)
-    if isinstance(result, Failure):
-        raise result.error()
-    return result
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def load_results_upload(name: str, data: bytes) -> ResultsFile | Failure:
-    try:
-        return parse_results_file(_json_bytes(name, data), name)
-    except InputError as error:
-        return Failure.of(error)
-
-
-def _json_bytes(name: str, data: bytes) -> dict:
-    """Parse an uploaded JSON file with the checks :func:`spotting.soccernet.read_json` makes on a path."""
+def json_bytes(name: str, data: bytes, fix: str = "upload the JSON file itself") -> dict:
+    """Parse JSON bytes (an upload, a zip member) with the checks :func:`spotting.soccernet.read_json`
+    makes on a path; ``fix`` is what the error tells to do about a file that is not JSON."""
     if len(data) > MAX_JSON_BYTES:
         raise InputError(name, f"{len(data) / 2**20:,.0f} MB, over the {MAX_JSON_BYTES // 2**20} MB limit for a JSON "
                          "file", "a SoccerNet labels or results file is a few MB: upload that file")
     head = data[:4096].removeprefix(b"\xef\xbb\xbf").lstrip()
     if head and head[:1] not in (b"{", b"["):
-        raise InputError(name, "not a JSON file (it does not start with '{' or '[')", "upload the JSON file itself")
+        raise InputError(name, "not a JSON file (it does not start with '{' or '[')", fix)
     try:
         return json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
-        raise InputError(name, "not a UTF-8 text file", "upload the JSON file itself") from None
+        raise InputError(name, "not a UTF-8 text file", fix) from None
     except json.JSONDecodeError as error:
         raise InputError(name, f"malformed JSON (line {error.lineno}, column {error.colno}: {error.msg})",
                          "re-export or re-download the file") from None
@@ -264,194 +330,8 @@ def _json_bytes(name: str, data: bytes) -> dict:
         raise InputError(name, "JSON nested too deeply to be a SoccerNet file", "check the file") from None
 
 
-# ----------------------------------------------------------------------------- uploads
-
-_upload_names: dict[str, str] = {}  # temporary copy -> the name the user uploaded it under
-_upload_names_lock = threading.Lock()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def _remove_upload_dir(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-    with _upload_names_lock:
-        for copy in [c for c in _upload_names if Path(c).is_relative_to(path)]:
-            del _upload_names[copy]
-
-
-@st.cache_resource(scope="session", on_release=_remove_upload_dir, show_spinner=False)
-def _session_upload_dir() -> Path:
-    """This session's upload folder, removed when the session ends (Streamlit calls ``on_release`` then).
-
-    No thread watches it: folders left by a server that stopped without releasing them (their process
-    is gone) are removed the next time a session creates its own.
-    """
-    UPLOAD_ROOT.mkdir(parents=True, exist_ok=True)
-    for stale in UPLOAD_ROOT.iterdir():
-        pid = stale.name.split("-", 1)[0]
-        if stale.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=UPLOAD_ROOT))  # mode 0700
-
-
-def session_upload_dir() -> Path:
-    directory = _session_upload_dir()
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # removed from outside meanwhile: make it again
-    return directory
-
-
-def _write_upload(name: str, data: bytes, path: Path) -> Path:
-    """Write one uploaded file into this session's folder, within the session's size cap."""
-    if not path.is_file():
-        folder = session_upload_dir()
-        used = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-        if used + len(data) > MAX_SESSION_UPLOAD_BYTES:
-            raise InputError(name, f"uploads of this session would exceed {MAX_SESSION_UPLOAD_BYTES // 2**20} MB",
-                             "reload the page to start a new session, or use files on the server")
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.write_bytes(data)
-    with _upload_names_lock:
-        _upload_names[str(path)] = Path(name).name
-    return path
-
-
-def save_upload(name: str, data: bytes, as_name: str | None = None) -> Path:
-    """Write an upload in this session's folder, under its content hash (same bytes → same path, cache hits)."""
-    digest = hashlib.sha1(data).hexdigest()[:16]
-    return _write_upload(name, data, session_upload_dir() / digest / (as_name or Path(name).name))
-
-
-def upload_name(error: InputError) -> InputError:
-    """``error`` naming the uploaded file instead of its temporary copy (unchanged for other files)."""
-    with _upload_names_lock:
-        name = _upload_names.get(str(error.path)) if error.path is not None else None
-    return error if name is None else InputError(name, error.problem, error.fix)
-
-
-def uploaded_game(features: dict[int, tuple[str, bytes]], labels: tuple[str, bytes] | None) -> GameData:
-    """A game folder assembled from uploaded files; errors name the uploaded file, not the temp copy."""
-    digest = hashlib.sha1(b"".join(data for _, data in
-                                   [*features.values(), *([labels] if labels else [])])).hexdigest()[:16]
-    directory = session_upload_dir() / f"game-{digest}"
-    for half, (name, data) in features.items():
-        target = _write_upload(name, data, directory / f"{half}_{UPLOAD_FEATURES}")
-        try:
-            Game(directory, "upload", features=UPLOAD_FEATURES).load_features(half)
-        except InputError as error:
-            target.unlink(missing_ok=True)
-            raise upload_name(error) from None
-    if labels is not None:
-        name, data = labels
-        checked_labels(name, lambda: parse_labels(_json_bytes(name, data), name))  # errors name the upload
-        _write_upload(name, data, directory / LABELS_FILE)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    files = tuple(sorted(p.name for p in directory.iterdir()))
-    game = Game(directory, "uploaded game", features=UPLOAD_FEATURES, files=files)
-    return load_game(game, "Uploaded game", "", game_stamps(game))
-
-
-# ----------------------------------------------------------------------------- model predictions
-
-@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def load_model(checkpoint: str, mtime: float):
-    from spotting.infer import load_checkpoint
-
-    try:
-        return load_checkpoint(checkpoint)
-    except InputError as error:
-        raise upload_name(error) from None
-    except Exception as error:  # a config the model cannot be built from: still one line naming the file
-        raise upload_name(InputError(checkpoint, f"not a usable checkpoint ({type(error).__name__})",
-                                     "the file is damaged or from another model version")) from None
-
-
-@st.cache_resource(show_spinner=False)
-def _scores_store() -> tuple[dict, threading.Lock]:
-    """Scores of the last few (checkpoint, game) pairs, shared by every session.
-
-    A plain dict kept by ``st.cache_resource`` rather than ``st.cache_data``: the inference reports
-    progress into an ``st.progress`` bar created by the page, which ``st.cache_data`` would try to
-    record and replay (it refuses elements drawn into blocks created outside the cached function).
-    """
-    return {}, threading.Lock()
-
-
-def game_scores(checkpoint: str, mtime: float, game: Game, halves: tuple[int, ...],
-                progress: Callable[[int, int], None] | None = None):
-    """Run the checkpoint on the game's features → ``GameScores``, once per (checkpoint, game)."""
-    from spotting.infer import infer_game
-
-    store, lock = _scores_store()
-    key = (checkpoint, mtime, game, halves)
-    with lock:
-        if key not in store:
-            try:
-                loaded = load_model(checkpoint, mtime)
-                features = {half: float32_features(game, half, loaded.feature_dim) for half in halves}
-                with np.errstate(invalid="ignore"):  # NaN outputs are refused by check_scores, naming the files
-                    scores = infer_game(loaded, features, progress=progress)
-            except InputError as error:
-                raise upload_name(error) from None
-            check_scores(scores, checkpoint, game)
-            store[key] = scores
-            while len(store) > MAX_SCORED_GAMES:
-                store.pop(next(iter(store)))
-        return store[key]
-
-
-def float32_features(game: Game, half: int, dim: int) -> np.ndarray:
-    """A half's features as the model takes them; values past float32's range (which would become
-    ±Inf there, and NaN scores after) are refused naming the file, like non-finite values are."""
-    with np.errstate(over="ignore"):  # overflow is what the check below reports
-        features = np.array(game.load_features(half, dim=dim), dtype=np.float32)
-    if not np.isfinite(features).all():
-        raise upload_name(InputError(game.features_path(half), "values too large for 32-bit floats (|x| > 3.4e38): "
-                                     "the model would see infinities", "check how the features were computed"))
-    return features
-
-
-def check_scores(scores, checkpoint: str, game: Game) -> None:
-    """Refuse non-finite model outputs (NaN scores would silently give no events), naming the inputs."""
-    for half, half_scores in scores.halves.items():
-        if not (np.isfinite(half_scores.segmentation).all() and np.isfinite(half_scores.detection).all()):
-            features = upload_name(InputError(game.features_path(half), "")).path
-            model = upload_name(InputError(checkpoint, "")).path
-            raise InputError(features, f"the outputs of {model.name} on these features are not finite",
-                             "the features are far outside the range the model was trained on, or the "
-                             "checkpoint is damaged")
-
-
-def has_scores(checkpoint: str, mtime: float, game: Game, halves: tuple[int, ...]) -> bool:
-    return (checkpoint, mtime, game, halves) in _scores_store()[0]
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def detected_events(checkpoint: str, mtime: float, game: Game, halves: tuple[int, ...], nms_window_s: float) -> Annotations:
-    """NMS candidates of every class (no threshold): runs once per NMS window, thresholds filter them later."""
-    from spotting.postprocess import Refinement, detect_events
-
-    refinement = Refinement.from_checkpoint_info(load_model(checkpoint, mtime).info)  # calibrated per class
-    return detect_events(game_scores(checkpoint, mtime, game, halves), nms_window_s=nms_window_s, refinement=refinement)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def display_curves(checkpoint: str, mtime: float, game: Game, halves: tuple[int, ...], half: int,
-                   max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Decimated segmentation curves of one half: times ``(17, P)`` and values ``(17, P)``.
-
-    Each class keeps its own peaks, so each has its own sample times.
-    """
-    from spotting.ui.figures import decimate_curve
-
-    scores = game_scores(checkpoint, mtime, game, halves).halves[half]
-    times = scores.times()
-    columns = [decimate_curve(times, scores.segmentation[:, c], max_points) for c in range(scores.segmentation.shape[1])]
-    return np.stack([t for t, _ in columns]), np.stack([v for _, v in columns])
+def feature_names(game: Game) -> list[str]:
+    """The features of a game folder: each ``1_<name>.npy`` present gives ``<name>.npy``. The usual
+    SoccerNet name (ResNET_TF2_PCA512) comes first when present, then the others by name."""
+    names = sorted(f[2:] for f in game.files if f.startswith("1_") and f.endswith(".npy"))
+    return sorted(names, key=lambda n: n != DEFAULT_FEATURES)

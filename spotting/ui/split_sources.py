@@ -174,7 +174,7 @@ def run_checkpoint(checkpoint: str, root: str, split: str | None,
     from spotting.infer import infer_game, load_checkpoint
     from spotting.postprocess import Refinement, SpottingConfig, default_nms_window_s, spot_events
     from spotting.results import write_results
-    from spotting.ui.sources import float32_features, check_scores
+    from spotting.ui.scoring import float32_features, check_scores
 
     path = Path(checkpoint)
     if not path.is_file():

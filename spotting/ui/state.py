@@ -21,21 +21,54 @@ import streamlit as st
 
 from spotting.soccernet import CLASS_INDEX, CLASSES
 
-# Session-state keys shared by both pages (widgets with these keys exist on each page that uses them).
+# Session-state keys, every one the pages use (no module spells a key itself).
+# Shared by both pages (widgets with these keys exist on each page that uses them).
 THRESHOLD = "threshold"
 TOLERANCE = "tolerance"
 OVERRIDE_CLASSES = "override_classes"  # classes whose threshold is overridden
 CLASS_THRESHOLD_PREFIX = "thr::"  # + class name: that class's threshold slider
 SN_ROOT = "sn_root"
 SN_SPLIT = "sn_split"
-# Game page.
+# Game page: the sidebar.
 SOURCE = "source"
 SN_GAME = "sn_game"
+SN_FEATURES = "sn_features"
+UPLOAD_HALF_PREFIX = "up_f"  # + half: that half's uploaded features
+UPLOAD_LABELS = "up_labels"
+RUN_MODEL = "run_model"  # the model toggle of the demo (on by default) ...
+RUN_MODEL_GAME = "run_model_game"  # ... and of any other game (off by default)
+CKPT_MODE = "ckpt_mode"
+CKPT_PATH = "ckpt_path"
+CKPT_UPLOAD = "ckpt_upload"
+SAVED_PREFIX = "saved::"  # + game name: the saved prediction sets picked for that game
+RESULTS_PATHS = "results_paths"
+RESULTS_UPLOADS = "results_uploads"
+# Game page: the view.
 HALF = "half"
 NMS = "nms"
+LANE_CLASSES = "lane_classes"  # classes on the timeline ([] = all)
+CURVE_CLASSES = "curve_classes"  # classes whose segmentation curve is drawn
+EVENT_FILTER = "event_filter"  # which events the table and the timeline show (see spotting.ui.events.EventFilter)
+DETAILS_TAB = "details_tab"  # the open tab under the player
+TABLE_LABELS = "table_labels"  # ground-truth rows in the event table
+METRICS_SOURCE = "metrics_source"
+PR_CLASS = "pr_class"
+CSV_MISSED = "csv_missed"  # missed ground truth rows in the CSV export
+PLAYER = "player"  # the player component's key (its state: what the browser reported)
+EVENTS_TABLE_PREFIX = "events-"  # + half: the event table (its selection)
+TIMELINE_PREFIX = "timeline-"  # + half: the timeline chart without the player (its selection)
+JUMP_PREFIX = "jump"  # + "-next" / "-previous": the buttons to the next / previous event the filter shows
+EXPORT_JSON_PREFIX = "export-json-"  # + source name: its results_spotting.json download
+EXPORT_CSV = "export-csv"
+# Game page: not widgets. TIME_S: the playhead (seconds in the half); TIME_OWNER: the game and half it
+# belongs to (the player's ``clock_id``); SEEK: the last seek request ``(counter, seconds)``;
+# PLAYER_SEEK_SEEN_PREFIX + player key: the last request the player reported as done.
 TIME_S = "_time_s"
-RESULTS_PATHS = "results_paths"
-SAVED_PREFIX = "saved::"  # + game name: the saved prediction sets picked for that game
+TIME_OWNER = "_time_owner"
+SEEK = "_seek"
+PLAYER_SEEK_SEEN_PREFIX = "_player_seek_seen::"
+RESTORED = "_restored"  # the session's first run read the URL
+URL_NOTES = "_url_notes"  # what a link held that was ignored or changed (shown once, kept for tests)
 # Split page.
 SPLIT_MODELS = "split_models"
 SPLIT_DIRS = "split_dirs"
@@ -49,17 +82,37 @@ SPLIT_TEXT = "split_text"
 SPLIT_PR_CLASS = "split_pr_class"
 SPLIT_CHECKPOINT = "split_checkpoint"
 
+# Kept across page switches (a widget's value is dropped at the end of a run that did not draw it).
+# Not file uploaders: their value cannot be assigned.
 SHARED_KEYS = (THRESHOLD, TOLERANCE, OVERRIDE_CLASSES, SN_ROOT, SN_SPLIT, SPLIT_MODELS, SPLIT_DIRS,
                SPLIT_MISSING_EMPTY, SPLIT_MODEL_A, SPLIT_MODEL_B, SPLIT_CLASSES, SPLIT_LEAGUES, SPLIT_SEASONS,
-               SPLIT_TEXT, SPLIT_PR_CLASS, SPLIT_CHECKPOINT, RESULTS_PATHS, HALF, NMS, SOURCE)
+               SPLIT_TEXT, SPLIT_PR_CLASS, SPLIT_CHECKPOINT, RESULTS_PATHS, HALF, NMS, SOURCE, SN_GAME, SN_FEATURES,
+               LANE_CLASSES, CURVE_CLASSES, EVENT_FILTER, RUN_MODEL, RUN_MODEL_GAME, CKPT_MODE, CKPT_PATH)
 SHARED_PREFIXES = (CLASS_THRESHOLD_PREFIX, SAVED_PREFIX)
+
+# URL parameters (``st.query_params``): what a shared link holds.
+Q_THRESHOLD, Q_TOLERANCE, Q_CLASS_THRESHOLDS = "thr", "tol", "cls"
+Q_SPLIT, Q_MODELS = "split", "models"  # ``models``: the split page's saved prediction sets
+Q_SOURCE, Q_GAME, Q_HALF, Q_NMS, Q_TIME = "src", "game", "half", "nms", "t"
+Q_SAVED = "pred"  # saved prediction sets of ``game``, comma-separated
+Q_RESULTS = "res"  # results paths (files, folders, zips), one parameter each
+Q_FEATURES = "feat"
+Q_MODEL = "model"  # "demo", "off" or a checkpoint path
+Q_CURVES = "curves"  # classes, comma-separated
+Q_LANES = "classes"  # classes on the timeline, comma-separated (absent: all)
+Q_TAB = "tab"  # the open tab under the player, lower case
+Q_FILTER = "show"  # the event filter's code
 
 TOLERANCES_S = (1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60)
 DEFAULT_THRESHOLD = 0.2  # the demo model on the demo game: precision 0.94, recall 0.88 at δ = 10 s (best F1)
 DEFAULT_TOLERANCE = 10
+DEFAULT_NMS = 20.0
 SPLITS = ("test", "valid", "train", "challenge", "all folders")
 SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD = "Demo game", "SoccerNet folder", "Upload files"
 SOURCE_CODES = {"demo": SOURCE_DEMO, "soccernet": SOURCE_SOCCERNET, "upload": SOURCE_UPLOAD}  # URL ``src``
+CKPT_DEMO, CKPT_BY_PATH, CKPT_BY_UPLOAD = "Demo model", "Checkpoint path", "Upload checkpoint"  # CKPT_MODE values
+TABS = ("Metrics", "Export")  # DETAILS_TAB values, the first open by default
+ALL_EVENTS = "all"  # EVENT_FILTER's default
 
 
 def class_threshold_key(class_name: str) -> str:
@@ -68,6 +121,31 @@ def class_threshold_key(class_name: str) -> str:
 
 def saved_key(game_name: str) -> str:
     return SAVED_PREFIX + game_name
+
+
+def upload_half_key(half: int) -> str:
+    return f"{UPLOAD_HALF_PREFIX}{half}"
+
+
+def events_table_key(half: int) -> str:
+    return f"{EVENTS_TABLE_PREFIX}{half}"
+
+
+def timeline_key(half: int) -> str:
+    return f"{TIMELINE_PREFIX}{half}"
+
+
+def jump_key(direction: int) -> str:
+    return f"{JUMP_PREFIX}-{'next' if direction > 0 else 'previous'}"
+
+
+def export_json_key(source_name: str) -> str:
+    return EXPORT_JSON_PREFIX + source_name
+
+
+def run_model_key(source: str) -> str:
+    """The model toggle's key: the demo's is on by default, any other game's off."""
+    return RUN_MODEL if source == SOURCE_DEMO else RUN_MODEL_GAME
 
 
 def keep_widget_state() -> None:
@@ -84,9 +162,6 @@ def _finite(text: str, low: float, high: float) -> float | None:
     except (TypeError, ValueError):
         return None
     return min(high, max(low, value)) if math.isfinite(value) else None
-
-
-URL_NOTES = "_url_notes"  # what a link held that was ignored or changed (shown once, kept for tests)
 
 
 def _shown(text: str) -> str:
@@ -111,49 +186,83 @@ def _url_number(params, name: str, low: float, high: float, notes: list[str], st
     return value
 
 
-def restore_from_url() -> None:
-    """On a session's first run, take the shared view from ``st.query_params`` (a shared link reopens it).
+def _url_classes(params, name: str, notes: list[str]) -> list[str] | None:
+    """``params[name]`` as class names (comma-separated); unknown names are noted and left out."""
+    text = params.get(name)
+    if not text:
+        return None
+    names = [n for n in text.split(",") if n]
+    unknown = [n for n in names if n not in CLASS_INDEX]
+    if unknown:
+        notes.append(f"{name}: {', '.join(_shown(n) for n in unknown[:3])} not a class: ignored")
+    return list(dict.fromkeys(n for n in names if n in CLASS_INDEX))
 
-    ``thr`` threshold, ``tol`` δ in seconds, ``cls`` per-class thresholds (``Goal:0.30,Corner:0.45``),
-    ``split``, ``pred`` (saved prediction sets, comma-separated, for ``game``), and the game page's
-    ``src``, ``game``, ``half``, ``nms``, ``t``. A link is not trusted: numbers are clamped to their
-    slider's range and step, values that are not valid (``nan``, ``half=3``, an unknown source) are
-    ignored, and one toast says what was changed or ignored (also kept in ``st.session_state[URL_NOTES]``).
+
+def restore_from_url() -> None:
+    """On a session's first run, take the view from ``st.query_params`` (a shared link reopens it).
+
+    Both pages: ``thr`` threshold, ``tol`` δ in seconds, ``cls`` per-class thresholds
+    (``Goal:0.30,Corner:0.45``), ``split``; the split page's ``models``; the game page's ``src``,
+    ``game``, ``pred`` (saved prediction sets of ``game``), ``res`` (results paths, one parameter
+    each), ``feat`` (features), ``model`` (``demo``, ``off`` or a checkpoint path), ``half``, ``nms``,
+    ``t``, ``classes`` (on the timeline), ``curves``, ``show`` (the event filter) and ``tab``. A link
+    is not trusted: numbers are clamped to their slider's range and step, values that are not valid
+    (``nan``, ``half=3``, an unknown source or class) are ignored, and one toast says what was changed
+    or ignored (also kept in ``st.session_state[URL_NOTES]``). Paths are checked where they are used
+    (``spotting.ui.paths.typed_path``), as typed ones are.
     """
-    if st.session_state.get("_restored"):
+    if st.session_state.get(RESTORED):
         return
-    st.session_state["_restored"] = True
+    st.session_state[RESTORED] = True
     params = st.query_params
     notes: list[str] = []
-    if (value := _url_number(params, "thr", 0.0, 1.0, notes, step=0.01)) is not None:
+    if (value := _url_number(params, Q_THRESHOLD, 0.0, 1.0, notes, step=0.01)) is not None:
         st.session_state[THRESHOLD] = value
-    if (value := _url_number(params, "nms", 2.0, 60.0, notes, step=1.0)) is not None:
+    if (value := _url_number(params, Q_NMS, 2.0, 60.0, notes, step=1.0)) is not None:
         st.session_state[NMS] = value
-    if (value := _url_number(params, "tol", min(TOLERANCES_S), max(TOLERANCES_S), notes)) is not None:
+    if (value := _url_number(params, Q_TOLERANCE, min(TOLERANCES_S), max(TOLERANCES_S), notes)) is not None:
         st.session_state[TOLERANCE] = min(TOLERANCES_S, key=lambda t: abs(t - value))
         if st.session_state[TOLERANCE] != value:
-            notes.append(f"tol={_shown(params['tol'])} is not one of the tolerances: set to {st.session_state[TOLERANCE]}")
-    if params.get("half") in ("1", "2"):
-        st.session_state[HALF] = int(params["half"])
-    elif params.get("half"):
-        notes.append(f"half={_shown(params['half'])} is not 1 or 2: ignored")
-    if (value := _url_number(params, "t", 0.0, 7 * 24 * 3600.0, notes)) is not None:
+            notes.append(f"tol={_shown(params[Q_TOLERANCE])} is not one of the tolerances: set to "
+                         f"{st.session_state[TOLERANCE]}")
+    if params.get(Q_HALF) in ("1", "2"):
+        st.session_state[HALF] = int(params[Q_HALF])
+    elif params.get(Q_HALF):
+        notes.append(f"half={_shown(params[Q_HALF])} is not 1 or 2: ignored")
+    if (value := _url_number(params, Q_TIME, 0.0, 7 * 24 * 3600.0, notes)) is not None:
         st.session_state[TIME_S] = value
-    if params.get("src") in SOURCE_CODES:
-        st.session_state[SOURCE] = SOURCE_CODES[params["src"]]
-    elif params.get("src"):
-        notes.append(f"src={_shown(params['src'])} is not one of {', '.join(SOURCE_CODES)}: ignored")
-    if params.get("split") in SPLITS:
-        st.session_state[SN_SPLIT] = params["split"]
-    elif params.get("split"):
-        notes.append(f"split={_shown(params['split'])} is not a SoccerNet split: ignored")
-    if params.get("game"):
-        st.session_state[SN_GAME] = params["game"]
-        if params.get("pred"):
-            st.session_state[saved_key(params["game"])] = [p for p in params["pred"].split(",") if p]
-    if params.get("models"):
-        st.session_state[SPLIT_MODELS] = [m for m in params["models"].split(",") if m]
-    overrides = decode_class_thresholds(params.get("cls", ""), notes)
+    if params.get(Q_SOURCE) in SOURCE_CODES:
+        st.session_state[SOURCE] = SOURCE_CODES[params[Q_SOURCE]]
+    elif params.get(Q_SOURCE):
+        notes.append(f"src={_shown(params[Q_SOURCE])} is not one of {', '.join(SOURCE_CODES)}: ignored")
+    if params.get(Q_SPLIT) in SPLITS:
+        st.session_state[SN_SPLIT] = params[Q_SPLIT]
+    elif params.get(Q_SPLIT):
+        notes.append(f"split={_shown(params[Q_SPLIT])} is not a SoccerNet split: ignored")
+    if params.get(Q_GAME):
+        st.session_state[SN_GAME] = params[Q_GAME]
+        if params.get(Q_SAVED):
+            st.session_state[saved_key(params[Q_GAME])] = [p for p in params[Q_SAVED].split(",") if p]
+    if params.get(Q_MODELS):
+        st.session_state[SPLIT_MODELS] = [m for m in params[Q_MODELS].split(",") if m]
+    results = [line.strip() for line in params.get_all(Q_RESULTS) if line.strip()]
+    if results:
+        st.session_state[RESULTS_PATHS] = "\n".join(results)
+    if params.get(Q_FEATURES):
+        st.session_state[SN_FEATURES] = params[Q_FEATURES]  # kept only when the game has such files
+    _restore_model(params.get(Q_MODEL))
+    for name, key in ((Q_LANES, LANE_CLASSES), (Q_CURVES, CURVE_CLASSES)):
+        if (names := _url_classes(params, name, notes)) is not None:
+            st.session_state[key] = names
+    if params.get(Q_TAB):
+        tab = next((t for t in TABS if t.lower() == params[Q_TAB].lower()), None)
+        if tab is None:
+            notes.append(f"tab={_shown(params[Q_TAB])} is not one of {', '.join(t.lower() for t in TABS)}: ignored")
+        else:
+            st.session_state[DETAILS_TAB] = tab
+    if params.get(Q_FILTER):
+        st.session_state[EVENT_FILTER] = params[Q_FILTER]  # checked against the sources shown
+    overrides = decode_class_thresholds(params.get(Q_CLASS_THRESHOLDS, ""), notes)
     st.session_state[OVERRIDE_CLASSES] = [CLASSES[c] for c in overrides]
     for index, value in overrides.items():
         st.session_state[class_threshold_key(CLASSES[index])] = value
@@ -162,11 +271,48 @@ def restore_from_url() -> None:
         st.toast("This link's view was adjusted: " + "; ".join(notes) + ".", icon=":material/link:")
 
 
-def mirror_to_url(values: dict[str, str]) -> None:
-    """Make the URL hold exactly ``values`` (the page's view), writing only when it changed."""
-    current = {k: st.query_params[k] for k in st.query_params}
-    if current != values:
-        st.query_params.from_dict(values)
+def _restore_model(value: str | None) -> None:
+    """``model``: ``demo`` (the demo model), ``off`` (no model run), else a checkpoint path."""
+    if not value:
+        return
+    source = st.session_state.get(SOURCE, SOURCE_DEMO)
+    if value == "off":
+        st.session_state[run_model_key(source)] = False
+        return
+    st.session_state[run_model_key(source)] = True
+    if value == "demo":
+        st.session_state[CKPT_MODE] = CKPT_DEMO
+    else:
+        st.session_state[CKPT_MODE] = CKPT_BY_PATH
+        st.session_state[CKPT_PATH] = value
+
+
+def model_url_value() -> str | None:
+    """The ``model`` parameter of the current view; None when it is the page's default."""
+    source = st.session_state.get(SOURCE, SOURCE_DEMO)
+    key = run_model_key(source)
+    run = st.session_state.get(key, key == RUN_MODEL)
+    if not run:
+        return "off" if key == RUN_MODEL else None
+    mode = st.session_state.get(CKPT_MODE, CKPT_DEMO)
+    if mode == CKPT_BY_PATH and str(st.session_state.get(CKPT_PATH, "")).strip():
+        return str(st.session_state[CKPT_PATH]).strip()
+    if mode == CKPT_DEMO and key != RUN_MODEL:
+        return "demo"
+    return None
+
+
+def mirror_to_url(values: dict[str, str | list[str]]) -> None:
+    """Make the URL hold exactly ``values`` (the page's view; a list is one parameter per item),
+    writing only when it changed."""
+    current = {}
+    for key in st.query_params:
+        items = st.query_params.get_all(key)
+        current[key] = items[0] if len(items) == 1 else items
+    wanted = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in values.items()
+              if not (isinstance(v, list) and not v)}
+    if current != wanted:
+        st.query_params.from_dict(wanted)
 
 
 def class_thresholds() -> dict[int, float]:
@@ -207,10 +353,41 @@ def shared_url(threshold: float, tolerance: int, class_thresholds: dict[int, flo
     return url
 
 
-# The game page's player. TIME_OWNER: the game and half the time in TIME_S belongs to (the player's
-# ``clock_id``); SEEK: the last seek request, ``(counter, seconds)``.
-TIME_OWNER = "_time_owner"
-SEEK = "_seek"
+def game_url(*, source: str, half: int, nms: float, threshold: float, tolerance: int,
+             class_thresholds: dict[int, float], now_s: float = 0.0, split: str | None = None,
+             game: str | None = None, saved: list[str] | None = None, results: list[str] | None = None,
+             features: str | None = None, model: str | None = None, lanes: list[str] | None = None,
+             curves: list[str] | None = None, event_filter: str = ALL_EVENTS, tab: str = TABS[0]) -> dict:
+    """The game page's URL parameters for a view (what :func:`restore_from_url` reads back).
+
+    Defaults are left out (no ``classes`` when every class is on the timeline, no ``show`` for all
+    events, no ``tab`` for the first tab), so a plain link stays short.
+    """
+    code = next((c for c, s in SOURCE_CODES.items() if s == source), "demo")
+    url: dict[str, str | list[str]] = {Q_SOURCE: code, Q_HALF: str(int(half)), Q_NMS: f"{nms:g}",
+                                       **shared_url(threshold, tolerance, class_thresholds)}
+    if code == "soccernet" and game:
+        url[Q_SPLIT] = split or SPLITS[0]
+        url[Q_GAME] = game
+        if saved:
+            url[Q_SAVED] = ",".join(saved)
+    if results:
+        url[Q_RESULTS] = list(results)
+    if features:
+        url[Q_FEATURES] = features
+    if model:
+        url[Q_MODEL] = model
+    if lanes:
+        url[Q_LANES] = ",".join(lanes)
+    if curves:
+        url[Q_CURVES] = ",".join(curves)
+    if event_filter and event_filter != ALL_EVENTS:
+        url[Q_FILTER] = event_filter
+    if tab and tab != TABS[0]:
+        url[Q_TAB] = tab.lower()
+    if now_s >= 1:
+        url[Q_TIME] = str(int(now_s))
+    return url
 
 
 # The split page's own view in a link (read by split_page.restore_split_view on a session's first visit).

@@ -49,14 +49,14 @@ def warm_demo() -> None:
         time.sleep(0.05)
     try:
         from spotting.soccernet import HALVES
-        from spotting.ui import sources
+        from spotting.ui import scoring, sources
 
         demo = sources.demo_assets()
         if demo.game is None or demo.checkpoint is None:
             return
         halves = tuple(h for h in HALVES if demo.game.features_path(h).is_file())  # = GameData.feature_halves
         started = time.perf_counter()
-        sources.game_scores(str(demo.checkpoint), sources.stamp(demo.checkpoint), demo.game, halves)
+        scoring.game_scores(demo.checkpoint, demo.game, halves)
         _LOGGER.info("demo scored at server start in %.1f s", time.perf_counter() - started)
     except Exception as error:  # the page reports problems itself, with the file and the fix
         _LOGGER.warning("demo warm-up skipped: %s", error)

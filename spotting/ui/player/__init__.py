@@ -12,8 +12,8 @@ plotly's bundled ``plotly.min.js`` from :func:`asset_routes` and the JS loads it
 
 The front end is a few ES modules in this folder: ``player.js`` (the entry: DOM, video, clock,
 reports), ``timeline.js`` (figure, playhead, click-to-seek), ``timing.js`` (pure time logic),
-``keys.js`` (shortcuts and who gets a key) and ``plotly_adapter.js`` (every use of Plotly's private
-fields). :mod:`.bundle` joins them into the one module Streamlit takes; node tests them as they are.
+``layout.js`` (the video's size in the window), ``keys.js`` (shortcuts and who gets a key) and
+``plotly_adapter.js`` (every use of Plotly's private fields). :mod:`.bundle` joins them into the one module Streamlit takes; node tests them as they are.
 
 One clock: the page owns the time of a game's half and names that half with ``clock_id``; the
 browser starts at ``start_time_s`` whenever ``clock_id`` changes and tags each report with it, and a
@@ -34,6 +34,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from spotting.ui.player.bundle import bundle
+from spotting.ui.state import PLAYER_SEEK_SEEN_PREFIX
 
 _HERE = Path(__file__).resolve().parent
 PLOTLY_URL = "/studio/assets/plotly.min.js"
@@ -76,7 +77,7 @@ def video_player_timeline(
     event_times_s: list[float],
     start_time_s: float = 0.0,
     seek_request: tuple[int, float] | None = None,
-    height_px: int = 720,
+    video_max_px: int = 640,
     notice: str | None = None,
     clock_id: str = "",
 ) -> PlayerState:
@@ -93,6 +94,9 @@ def video_player_timeline(
       changes, the player starts at ``start_time_s``; until the browser reports for this
       ``clock_id``, the returned time is ``start_time_s``.
     - ``seek_request=(counter, seconds)``: seeks once each time ``counter`` changes.
+    - The player is as tall as its content: the timeline keeps the figure's height, the video takes
+      what the browser window leaves under the player (at most ``video_max_px``, at least 150 px;
+      ``layout.js``), so video and timeline fit the window together.
     Keys: space, ← / → (±5 s, Shift ±30 s), , / . (±0.5 s), n / p, [ / ] (speed), ? (help). They reach
     the player unless a text field has the focus, or a control reached with Tab that uses the key.
     """
@@ -105,7 +109,7 @@ def video_player_timeline(
         "clock_id": str(clock_id),
         "start_time_s": float(start_time_s),
         "seek_request": None if seek_request is None else [int(seek_request[0]), float(seek_request[1])],
-        "height_px": int(height_px),
+        "video_max_px": int(video_max_px),
         "notice": notice,
         "plotly_url": PLOTLY_URL,
     }
@@ -114,7 +118,7 @@ def video_player_timeline(
         key=key,
         data=data,
         default={"playback": default},
-        height=int(height_px),
+        height="content",
         on_playback_change=_ignore_change,
     )
     playback = getattr(result, "playback", None) or default
@@ -124,7 +128,7 @@ def video_player_timeline(
                         paused=bool(playback.get("paused", True)))
     # A new seek request takes effect in the browser after this run; report its target already, so
     # the page's "now" panel does not show the old time for one run.
-    seen_key = f"_player_seek_seen::{key}"
+    seen_key = PLAYER_SEEK_SEEN_PREFIX + key
     if seek_request is not None and st.session_state.get(seen_key) != int(seek_request[0]):
         st.session_state[seen_key] = int(seek_request[0])
         state = PlayerState(current_time_s=float(seek_request[1]), paused=state.paused)

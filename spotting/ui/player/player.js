@@ -15,11 +15,13 @@ import { clockText, eventCounterText, nextEvent, previousEvent, reportedTime, se
 import { SHORTCUTS, SPEEDS, focusKind, focusTracker, focusedElement, keyOwner, shortcutAction, stepSpeed } from "./keys.js";
 import { clickToSeek, drawCursor, followPlayhead, renderFigure } from "./timeline.js";
 import { fitHeight, purge } from "./plotly_adapter.js";
+import { shouldResize, stageHeight } from "./layout.js";
 
 const ROOT_CLASS = "asp-root";
 const DEFAULT_PLOTLY_URL = "/studio/assets/plotly.min.js";
 const NO_VIDEO = "No video for this half: click the timeline or use n / p and the arrow keys to move the playhead.";
 const REPORT_INTERVAL_MS = 1000; // time flows back to Python at most once a second while playing
+const FIT_EVERY_FRAMES = 30; // the video's size is checked twice a second (content above may have moved)
 // Icons as inline SVG: the page's fonts need not have media-control glyphs.
 const svg = (path) => `<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><path fill="currentColor" d="${path}"/></svg>`;
 const ICONS = {
@@ -114,7 +116,7 @@ function buildPlayer(parent) {
     events: [], duration: 0, rafId: 0, lastReport: { t: -1, paused: null, at: 0 }, lastDrawn: null,
     manualTime: 0, // the clock without a video: moved by clicks, keys and seek requests
     startAt: 0, // where the video goes once its metadata is loaded
-    swallowKeyUp: null, listeners: [],
+    swallowKeyUp: null, listeners: [], stagePx: undefined, frames: 0,
   };
   root.__player = player;
 
@@ -140,6 +142,7 @@ function buildPlayer(parent) {
   for (const type of ["play", "pause", "ended"]) on(video, type, () => { refreshButtons(player); report(player, true); });
   on(video, "seeked", () => { drawClock(player); report(player, true); });
   on(video, "loadedmetadata", () => onMetadata(player));
+  on(window, "resize", () => fitStage(player));
   on(video, "error", () => {
     if (!player.src) return; // removing the source on teardown also fires "error"
     // Fall back to the clock without video so the timeline keeps working.
@@ -162,7 +165,7 @@ function buildPlayer(parent) {
   for (const [target, type, fn, capture] of clickToSeek(player, () => player.events, (t) => seekTo(player, t))) {
     on(target, type, fn, capture);
   }
-  const resize = new ResizeObserver(() => fitHeight(plot).then(() => drawClock(player)));
+  const resize = new ResizeObserver(() => { fitStage(player); fitHeight(plot).then(() => drawClock(player)); });
   resize.observe(plotWrap);
   player.resizeObserver = resize;
   player.rafId = requestAnimationFrame(() => tick(player));
@@ -188,8 +191,6 @@ function update(player, data) {
   player.duration = Number(data.half_duration_s) || 0;
   player.root.dataset.halfDuration = String(player.duration);
   player.events = (data.event_times_s || []).map(Number).filter(Number.isFinite).sort((a, b) => a - b);
-  const height = Math.max(240, Number(data.height_px) || 720);
-  player.root.style.setProperty("--asp-height", `${height}px`);
 
   const url = data.video_url || null;
   const clockId = String(data.clock_id ?? "");
@@ -213,7 +214,27 @@ function update(player, data) {
   }
   renderFigure(player, data.figure_json, data.plotly_url || DEFAULT_PLOTLY_URL, () => drawClock(player));
   refreshButtons(player);
+  fitStage(player);
   drawClock(player);
+}
+
+// The video's height: the window's room under the player once controls and timeline have theirs.
+function fitStage(player) {
+  if (!player.root.isConnected) return;
+  if (!player.hasVideo) {
+    player.stagePx = undefined; // the one-line notice (CSS) takes the video's place
+    return;
+  }
+  let top = player.root.getBoundingClientRect().top + window.scrollY;
+  for (let node = player.root.parentElement; node; node = node.parentElement) top += node.scrollTop || 0;
+  const current = player.stage.offsetHeight;
+  const next = stageHeight({
+    viewportPx: window.innerHeight, topPx: top, belowPx: player.root.offsetHeight - current,
+    widthPx: player.stage.clientWidth, maxPx: Number(player.data.video_max_px) || undefined,
+  });
+  if (!shouldResize(player.stagePx, next)) return;
+  player.stagePx = next;
+  player.root.style.setProperty("--asp-stage", `${next}px`);
 }
 
 function setSource(player, url, startTime) {
@@ -235,6 +256,7 @@ function showVideo(player, hasVideo, notice) {
   player.hasVideo = hasVideo;
   player.root.classList.toggle("asp-no-video", !hasVideo);
   if (notice) player.novideo.textContent = notice;
+  fitStage(player);
 }
 
 function onMetadata(player) {
@@ -312,6 +334,8 @@ function report(player, force) {
 
 function tick(player) {
   player.rafId = requestAnimationFrame(() => tick(player));
+  player.frames += 1;
+  if (player.frames % FIT_EVERY_FRAMES === 0) fitStage(player);
   const t = currentTime(player);
   if (t !== player.lastDrawn) drawClock(player, t);
   if (!isPaused(player)) {

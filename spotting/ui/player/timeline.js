@@ -17,11 +17,10 @@ export function renderFigure(view, figureJson, plotlyUrl, onDrawn) {
     if (view.figureJson !== figureJson) return undefined; // a newer figure arrived meanwhile
     const figure = JSON.parse(themeColors(figureJson, view.root));
     const layout = Object.assign({}, figure.layout || {});
-    // A figure with its own height gets exactly that (the video takes the rest of height_px);
-    // without one the video takes ~42 % and the plot the rest.
+    // The plot gets the figure's own height (300 px without one); the video is sized to the window
+    // around it (player.js, layout.js).
     const wanted = Number(layout.height) || 0;
-    view.root.classList.toggle("asp-fixed-plot", wanted > 0);
-    view.plotWrap.style.flexBasis = wanted > 0 ? `${wanted}px` : "";
+    view.root.style.setProperty("--asp-plot", wanted > 0 ? `${wanted}px` : "300px");
     layout.autosize = true;
     delete layout.width;
     layout.height = view.plot.clientHeight || undefined;
