@@ -35,7 +35,7 @@ from torch import nn
 from torch.distributed.elastic.multiprocessing.errors import record as record_errors
 
 from spotting import distributed
-from spotting.checkpoint import save_checkpoint
+from spotting.checkpoint import load_checkpoint, save_checkpoint
 from spotting.cli import run_cli
 from spotting.datatree import data_specifications
 from spotting.encoding import k_frames
@@ -105,6 +105,23 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: tuple[
     return torch.stack((loss, seg_loss, spot_loss)).detach()
 
 
+
+def _resume_state(path: Path, net: CALF) -> dict:
+    """``last.pt`` read through the checkpoint loader and its checks (format, config, weights that fit), its
+    weights put into ``net``; :class:`InputError` naming the file for a corrupt, foreign or older one."""
+    loaded = load_checkpoint(path, device="cpu")
+    info = loaded.info
+    if not all(key in info for key in ("epoch", "best", "decays", "optimizer", "scheduler")):
+        raise InputError(path, "holds no training state to resume (not a last.pt written by spotting.train)",
+                         "drop --resume to start over (with --force), or point --out at the run to continue")
+    try:
+        net.load_state_dict(loaded.model.state_dict())
+    except RuntimeError:
+        raise InputError(path, "was trained with another model configuration than this command's",
+                         "resume with the options of that run, or start over with --force") from None
+    return {"info": info}
+
+
 def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game], features: str,
           progress: Callable[[dict], None] | None = None) -> Path:
     """Train and return the path of the best checkpoint (on every rank; rank 0 writes it).
@@ -127,9 +144,8 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
     net = CALF(model_config)
     first_epoch, best, decays = 0, -math.inf, 0
     last_path, best_path = out / "last.pt", out / "best.pt"
-    resumed = torch.load(last_path, map_location="cpu", weights_only=True) if config.resume and last_path.is_file() else None
+    resumed = _resume_state(last_path, net) if config.resume and last_path.is_file() else None
     if resumed is not None:
-        net.load_state_dict(resumed["state_dict"])
         first_epoch, best, decays = resumed["info"]["epoch"] + 1, resumed["info"]["best"], resumed["info"]["decays"]
     net.to(device)
     model = distributed.data_parallel(net, device)  # net itself in one process

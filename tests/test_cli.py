@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from SoccerNet.Evaluation.ActionSpotting import evaluate
 from SoccerNet.Evaluation.utils import EVENT_DICTIONARY_V2
 
@@ -118,3 +119,25 @@ def test_train_cli_runs_an_epoch(setup, tmp_path: Path) -> None:
                  "--chunks-per-epoch", "64", "--device", "cpu", "--no-attention")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "run" / "best.pt").is_file() and "parameters" in result.stdout
+
+
+@pytest.mark.parametrize("content", ["corrupt", "foreign", "no-state"])
+def test_train_resume_refuses_a_bad_last_checkpoint_with_exit_2(setup, tmp_path: Path, content: str) -> None:
+    """--resume reads last.pt through the checkpoint loader and its checks (it used torch.load directly:
+    a corrupt or foreign file was a traceback and exit 1)."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "best.pt").write_text("earlier run")
+    last = out / "last.pt"
+    if content == "corrupt":
+        last.write_bytes(b"PK\x03\x04 not really a zip")
+    elif content == "foreign":
+        torch.save({"state_dict": {}}, last)
+    else:  # a model checkpoint without the training state (e.g. best.pt copied over)
+        save_checkpoint(last, CALF(SMALL), "planted.npy")
+    result = run("spotting.train", "--soccernet-dir", str(setup["data"]), "--features", "planted.npy",
+                 "--train-split", "all", "--valid-split", "all", "--out", str(out), "--epochs", "1",
+                 "--chunks-per-epoch", "16", "--device", "cpu", "--no-attention", "--resume")
+    assert result.returncode == 2, result.stderr
+    assert "last.pt" in result.stderr and "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.strip()]) <= 2
