@@ -421,11 +421,13 @@ def test_without_video_one_clock_from_the_link_and_zero_in_a_new_game(browser, n
 CLIPPED_JS = """() => {
   // Every control label, chip and option that does not fit its box (an ellipsis, a scrolled chip row): its
   // scrollWidth beyond its clientWidth. Buttons and what they hold, tabs, widget labels, button groups
-  // (the half switch, pills), multiselect chips, select values, popover and expander headers.
+  // (the half switch, pills), multiselect chips, select values, popover and expander headers, the
+  // player's controls and its no-video line.
   const selector = "button, button *, [role='tab'], [role='tab'] *, [data-testid='stWidgetLabel'] *, " +
     "[data-testid='stMultiSelectTagsContainer'], [data-testid='stButtonGroup'], [data-testid='stButtonGroup'] *, " +
     "[data-testid='stSelectbox'] [data-baseweb='select'] *, [data-testid='stPopover'] *, " +
-    "[data-testid='stExpander'] summary *";
+    "[data-testid='stExpander'] summary *, [data-testid='studio-player'] .asp-novideo, " +
+    "[data-testid='studio-player'] .asp-controls *";
   const cut = [];
   for (const root of document.querySelectorAll("[data-testid='stMain'], [data-testid='stSidebar']")) {
     for (const el of root.querySelectorAll(selector)) {

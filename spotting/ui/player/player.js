@@ -19,7 +19,7 @@ import { shouldResize, stageHeight } from "./layout.js";
 
 const ROOT_CLASS = "asp-root";
 const DEFAULT_PLOTLY_URL = "/studio/assets/plotly.min.js";
-const NO_VIDEO = "No video for this half: click the timeline or use n / p and the arrow keys to move the playhead.";
+const NO_VIDEO = "No video for this half: click the timeline, or press n / p, to move the playhead.";
 const REPORT_INTERVAL_MS = 1000; // time flows back to Python at most once a second while playing
 const FIT_EVERY_FRAMES = 30; // the video's size is checked twice a second (content above may have moved)
 // Icons as inline SVG: the page's fonts need not have media-control glyphs.
