@@ -7,6 +7,7 @@ sessions on a real server for the video allow-list and the per-session upload fo
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -433,8 +434,11 @@ def test_uploads_go_to_a_session_folder_within_a_size_cap(app, fixture_root, mon
     folder = uploaded[0].parents[1]
     assert folder.stat().st_mode & 0o077 == 0, "only the server's user can read it"
     monkeypatch.setattr(uploads, "MAX_SESSION_UPLOAD_BYTES", 1000)
-    features = (game / f"1_{FEATURES}").read_bytes()
-    app.file_uploader(key="up_f1").set_value(("1_mine.npy", features, "application/octet-stream"))
+    # Bytes no other test uploads: an identical upload (test_app's) is already on disk and, rightly, not
+    # counted again, which made this test depend on the order the suite runs in.
+    buffer = io.BytesIO()
+    np.save(buffer, np.random.default_rng(os.getpid()).standard_normal((600, 512)).astype(np.float32))
+    app.file_uploader(key="up_f1").set_value(("1_mine.npy", buffer.getvalue(), "application/octet-stream"))
     app.run()
     assert not app.exception
     assert "1_mine.npy: uploads of this session would exceed" in messages(app)
