@@ -199,6 +199,18 @@ def save_scores(path: str | Path, scores: GameScores) -> Path:
 # ``torchrun --nproc_per_node=N -m spotting.infer --soccernet-dir D --split S …`` runs the split on N
 # processes: each takes every N-th game (its share) and writes exactly the files one process would.
 
+def default_game_output(checkpoint: Path, game_dir: Path) -> Path:
+    """``predictions/<checkpoint stem>/<game path>/results_spotting.json`` under the current folder.
+
+    The game path is the folder's last three parts (``league/season/game``, SoccerNet's layout), or its
+    name alone when it is shallower: the layout the app's saved-predictions finder and the split page read.
+    """
+    from spotting.results import RESULTS_FILE  # results imports this module's neighbours: imported when used
+
+    parts = Path(game_dir).resolve().parts[-3:]
+    return Path("predictions") / checkpoint.stem / Path(*parts) / RESULTS_FILE
+
+
 def _infer_one(loaded: LoadedModel, game, out: Path, config, force: bool, scores_out: Path | None) -> int:
     import sys
 
@@ -310,14 +322,16 @@ def main(argv: list[str] | None = None) -> int:
                        "torchrun --nproc_per_node=N shares the games among N processes)")
     p.add_argument("--features", default=None, help="feature file name after 1_/2_ (default: the checkpoint's)")
     p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--out", type=Path, help=f"output file for --game-dir (default GAME/{RESULTS_FILE})")
+    p.add_argument("--out", type=Path, help="output file for --game-dir (default: predictions/<checkpoint name>/"
+                   f"<league>/<season>/<game>/{RESULTS_FILE} under the current folder, where the app finds saved "
+                   "predictions; never inside the dataset)")
     p.add_argument("--split", default="test", help="SoccerNet split name, a sub-folder of the root, 'all', or a file listing game folders")
     p.add_argument("--out-dir", type=Path, help="output root for --soccernet-dir: OUT/<game>/" + RESULTS_FILE)
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     p.add_argument("--threshold", type=float, default=0.0, help="confidence threshold (default: keep all)")
     p.add_argument("--nms-window", type=float, default=None,
                    help=f"NMS window in seconds (default: the model's task's, {DEFAULT_NMS_WINDOW_S:g} for SoccerNet-v2, "
-                        "1 for Ball Action)")
+                        "2 for Ball Action)")
     p.add_argument("--skip-incomplete", action="store_true",
                    help="spot the games of the split that have both halves' features, and list the others at the "
                         "end (default: exit 2 naming them)")
@@ -341,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         if not rank.is_main:  # one game: one process writes it
             return 0
         game = game_at(args.game_dir, features=features, labels_file=loaded.spec.labels_file)
-        out = args.out or game.directory / RESULTS_FILE
+        out = args.out or default_game_output(Path(args.checkpoint), game.directory)
         n = _infer_one(loaded, game, out, config, args.force, out.with_name("scores.npz") if args.save_scores else None)
         print(f"{n} events → {out} (device {loaded.device})")
         return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,16 @@ def test_train_resume_refuses_a_bad_last_checkpoint_with_exit_2(setup, tmp_path:
     assert result.returncode == 2, result.stderr
     assert "last.pt" in result.stderr and "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.strip()]) <= 2
+
+
+def test_infer_game_dir_without_out_writes_under_predictions_not_into_the_dataset(setup, tmp_path: Path) -> None:
+    """#14: the default is predictions/<checkpoint name>/<league>/<season>/<game>/results_spotting.json under the
+    current folder (where the app finds saved predictions); the dataset's folder is left alone."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "spotting.infer", "--game-dir", str(setup["game"]), "--checkpoint",
+                             str(setup["checkpoint"]), "--device", "cpu"], capture_output=True, text=True,
+                            cwd=tmp_path, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    expected = tmp_path / "predictions" / "model" / "league" / "2020-2021" / "game one" / "results_spotting.json"
+    assert expected.is_file() and len(read_results(expected)) > 0
+    assert not (setup["game"] / "results_spotting.json").exists()

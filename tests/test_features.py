@@ -236,8 +236,9 @@ def _checkpoint(path: Path, dim: int, features: str) -> Path:
 
 
 def _infer_and_check(game: Path, checkpoint: Path, lengths: dict[int, int]) -> None:
-    run = subprocess.run([sys.executable, "-m", "spotting.infer", "--game-dir", str(game), "--checkpoint", str(checkpoint)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    run = subprocess.run([sys.executable, "-m", "spotting.infer", "--game-dir", str(game), "--checkpoint", str(checkpoint),
+                          "--out", str(game / "results_spotting.json")], capture_output=True, text=True, cwd=ROOT,
+                         timeout=300)
     assert run.returncode == 0, run.stderr
     from spotting.results import read_results
 
