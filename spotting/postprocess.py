@@ -154,11 +154,11 @@ def _as_settings(settings, class_nms_windows_s=None, refinement=None) -> Spottin
 
 def default_nms_window_s(spec: Specifications) -> float:
     """The NMS window a task starts from: CALF's 20 s for a set scored by loose Average-mAP (SoccerNet-v2);
-    otherwise the smallest tolerance of its metric (Ball Action's mAP@1: 1 s), since its actions
-    come seconds apart and a wider window would suppress true ones."""
+    otherwise twice the smallest tolerance of its metric (Ball Action's mAP@1: 2 s, so an event suppresses
+    its class within ±1 s), since its actions come seconds apart and a wider window would suppress true ones."""
     if spec.metric == "loose":
         return DEFAULT_NMS_WINDOW_S
-    return float(min(metric_deltas(spec.metric)))
+    return 2.0 * float(min(metric_deltas(spec.metric)))
 
 
 def default_refinement(spec: Specifications) -> Refinement:

@@ -27,7 +27,7 @@ from SoccerNet.Evaluation.utils import EVENT_DICTIONARY_BALL, EVENT_DICTIONARY_V
 
 from spotting.errors import InputError
 
-__all__ = ["Specifications", "SOCCERNET_V2", "BALL_2023", "BALL_2024", "BUILT_IN", "by_name", "read_classes_file",
+__all__ = ["Specifications", "SOCCERNET_V2", "BALL_2023", "BALL_2024", "BUILT_IN", "KNOWN_CLASS_NAMES", "by_name", "read_classes_file",
            "resolve", "recognise", "from_checkpoint"]
 
 
@@ -110,6 +110,7 @@ BALL_2024 = Specifications(("PASS", "DRIVE", "HEADER", "HIGH PASS", "OUT", "CROS
                             "BALL PLAYER BLOCK", "PLAYER SUCCESSFUL TACKLE", "FREE KICK", "GOAL"),
                            25.0, "Labels-ball.json", "ball-2024", "Ball", "at1")
 BUILT_IN: tuple[Specifications, ...] = (SOCCERNET_V2, BALL_2023, BALL_2024)
+KNOWN_CLASS_NAMES: tuple[str, ...] = tuple(dict.fromkeys(name for spec in BUILT_IN for name in spec.classes))
 _ALIASES = {"v2": "soccernet-v2", "soccernet": "soccernet-v2", "ball": "ball-2023", "ball-2023": "ball-2023",
             "ball2023": "ball-2023", "ball2024": "ball-2024"}
 

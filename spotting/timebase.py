@@ -107,12 +107,15 @@ def video_duration(path: str | Path | None) -> float | None:
 
 def known_durations(game, last_event_s: dict[int, float] | None = None) -> dict[int, HalfDuration]:
     """Each half's length as known for ``game`` (a :class:`spotting.soccernet.Game`): ``games.json``
-    first, then the half's video, then the last event of ``last_event_s`` (``{half: seconds}``)."""
+    first, then the half's video (unless it ends before the half's last event: a clip), then the last
+    event of ``last_event_s`` (``{half: seconds}``)."""
     found = games_json_durations(game.directory)
+    last_event_s = last_event_s or {}
     for half in (1, 2):
         if half not in found:
             seconds = video_duration(game.video_path(half))
-            if seconds and 0 < seconds < 86_400:
+            # A video ending before the half's last label is a clip or a stand-in, not the half's length.
+            if seconds and 0 < seconds < 86_400 and seconds + 1.0 >= last_event_s.get(half, 0.0):
                 found[half] = HalfDuration(seconds, "video")
         if half not in found and last_event_s and last_event_s.get(half, 0) > 0:
             found[half] = HalfDuration(float(last_event_s[half]), "labels")

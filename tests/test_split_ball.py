@@ -47,7 +47,7 @@ def test_split_page_scores_ball_data_with_its_classes_and_rate(ball_split):
     app.run()
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
-    table = next(d.value for d in app.main.dataframe if "at1 unshown" in d.value.columns).set_index("model")
+    table = next(d.value for d in app.main.dataframe if "at1 unsh." in d.value.columns).set_index("model")
     expected = {m: evaluate_folder(ball_split / "ball", ball_split / "predictions" / "shifted", split="test", metric=m)
                 for m in ("at1", "tight")}
     assert expected["at1"].num_classes == 2 and expected["at1"].framerate == 25.0

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from spotting.metrics import match_events
-from spotting.soccernet import CLASSES, HALVES, NUM_CLASSES, Annotations
+from spotting.soccernet import CLASSES, HALVES, Annotations
 from spotting.ui.figures import signed_clock
 
 GROUND_TRUTH = "ground truth"
@@ -32,13 +32,13 @@ class SourceEvents:
     prediction_label: np.ndarray | None = None  # (N,) int: the label an event matched, -1 when none
 
 
-def match(labels: Annotations | None, events: Annotations, tolerance_s: float,
-          framerate: float = 2.0) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """``(prediction_matched, label_matched, prediction_label)`` from ``spotting.metrics.match_events``;
-    ``(None, None, None)`` without labels."""
+def match(labels: Annotations | None, events: Annotations, tolerance_s: float, framerate: float = 2.0,
+          num_classes: int | None = None) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """``(prediction_matched, label_matched, prediction_label)`` from ``spotting.metrics.match_events`` on the
+    game's evaluation grid (``framerate``, ``num_classes`` of its class set); ``(None, None, None)`` without labels."""
     if labels is None:
         return None, None, None
-    result = match_events(labels, events, tolerance_s=tolerance_s, framerate=framerate)
+    result = match_events(labels, events, tolerance_s=tolerance_s, framerate=framerate, num_classes=num_classes)
     return (np.asarray(result.prediction_matched, bool), np.asarray(result.label_matched, bool),
             np.asarray(result.prediction_label, np.int64))
 
@@ -140,44 +140,48 @@ def _status(matched: np.ndarray | None, count: int) -> np.ndarray:
     return np.where(matched, "✓ matched", "✗ false alarm").astype(object)
 
 
+def _in(classes: Sequence[int], class_index: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: the event's class is one of ``classes`` (of any class set)."""
+    return np.isin(class_index, np.asarray(list(classes), dtype=np.int64))
+
+
 def events_table(sources: Sequence[SourceEvents], labels: Annotations | None, half: int,
                  classes: Sequence[int], include_labels: bool = False,
-                 kept: FilteredEvents | None = None) -> pd.DataFrame:
+                 kept: FilteredEvents | None = None, class_names: Sequence[str] = CLASSES) -> pd.DataFrame:
     """Rows of the event table for one half: predictions of every source (and the labels when asked,
     or when the filter ``kept`` is about them), in the classes on the timeline, kept by the filter.
 
-    Columns: ``time`` (MM:SS), ``seconds``, ``class``, ``source``, ``confidence``, ``status``.
+    Columns: ``time`` (MM:SS), ``seconds``, ``class`` (named by ``class_names``), ``source``,
+    ``confidence``, ``status``.
     """
-    allowed = np.zeros(NUM_CLASSES, bool)
-    allowed[list(classes)] = True
     frames = []
     for index, source in enumerate(sources):
-        mask = (source.events.half == half) & allowed[source.events.class_index]
+        mask = (source.events.half == half) & _in(classes, source.events.class_index)
         if kept is not None:
             mask &= kept.predictions[index]
         part = source.events.select(mask)
         status = _status(None if source.matched is None else source.matched[mask], len(part))
-        frames.append(_frame(part, source.name, status))
+        frames.append(_frame(part, source.name, status, class_names))
     if labels is not None and (include_labels or (kept is not None and kept.about_labels)):
-        mask = (labels.half == half) & allowed[labels.class_index]
+        mask = (labels.half == half) & _in(classes, labels.class_index)
         if kept is not None and kept.labels is not None:
             mask &= kept.labels
         part = labels.select(mask)
-        frame = _frame(part, GROUND_TRUTH, label_status(sources, labels)[mask])
+        frame = _frame(part, GROUND_TRUTH, label_status(sources, labels)[mask], class_names)
         frame["confidence"] = np.nan  # ground truth has no confidence
         frames.append(frame)
     if not frames:
-        return _frame(Annotations.empty(), "", np.zeros(0, object))
+        return _frame(Annotations.empty(), "", np.zeros(0, object), class_names)
     table = pd.concat(frames, ignore_index=True)
     return table.sort_values(["seconds", "source"], kind="stable", ignore_index=True)
 
 
-def _frame(events: Annotations, source: str, status: np.ndarray) -> pd.DataFrame:
+def _frame(events: Annotations, source: str, status: np.ndarray, class_names: Sequence[str] = CLASSES) -> pd.DataFrame:
     seconds = events.position_ms / 1000.0
     return pd.DataFrame({
         "time": signed_clock(seconds),
         "seconds": seconds,
-        "class": np.asarray(CLASSES, dtype=object)[events.class_index],
+        "class": np.asarray(class_names, dtype=object)[events.class_index],
         "source": np.full(len(events), source, dtype=object),
         "confidence": events.confidence.astype(float),
         "status": status,
@@ -187,7 +191,8 @@ def _frame(events: Annotations, source: str, status: np.ndarray) -> pd.DataFrame
 CSV_COLUMNS = ["source", "half", "time", "position_ms", "class", "confidence", "status", "matched"]
 
 
-def events_csv(sources: Sequence[SourceEvents], labels: Annotations | None = None, include_missed: bool = False) -> bytes:
+def events_csv(sources: Sequence[SourceEvents], labels: Annotations | None = None, include_missed: bool = False,
+               class_names: Sequence[str] = CLASSES) -> bytes:
     """Every thresholded event of every source, both halves, as CSV; with ``include_missed``, also one row
     per ground truth each source missed (``status`` "missed", no confidence).
 
@@ -201,19 +206,21 @@ def events_csv(sources: Sequence[SourceEvents], labels: Annotations | None = Non
                   else np.where(source.matched, "correct", "false alarm").astype(object))
         rows.append(_csv_rows(source.name, events, events.confidence, status,
                               np.full(len(events), "", dtype=object) if source.matched is None
-                              else np.where(source.matched, "yes", "no").astype(object)))
+                              else np.where(source.matched, "yes", "no").astype(object), class_names))
         if include_missed and labels is not None and source.label_matched is not None:
             missed = labels.select(~source.label_matched)
             rows.append(_csv_rows(source.name, missed, np.full(len(missed), np.nan),
-                                  np.full(len(missed), "missed", dtype=object), np.full(len(missed), "", dtype=object)))
+                                  np.full(len(missed), "missed", dtype=object), np.full(len(missed), "", dtype=object),
+                                  class_names))
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=CSV_COLUMNS)
     return table.sort_values(["source", "half", "position_ms"], kind="stable").to_csv(index=False).encode("utf-8")
 
 
 def _csv_rows(name: str, events: Annotations, confidence: np.ndarray, status: np.ndarray,
-              matched: np.ndarray) -> pd.DataFrame:
+              matched: np.ndarray, class_names: Sequence[str] = CLASSES) -> pd.DataFrame:
     return pd.DataFrame({"source": name, "half": events.half, "time": signed_clock(events.position_ms / 1000.0),
-                         "position_ms": events.position_ms, "class": np.asarray(CLASSES, dtype=object)[events.class_index],
+                         "position_ms": events.position_ms,
+                         "class": np.asarray(class_names, dtype=object)[events.class_index],
                          "confidence": confidence, "status": status, "matched": matched}, columns=CSV_COLUMNS)
 
 
@@ -231,15 +238,13 @@ def jump_targets(shown: Sequence[SourceEvents], labels: Annotations | None, kept
     """``(half, seconds)`` of every event the filter keeps in the shown classes, both halves, in time order:
     the labels when the filter is about ground truth (misses, found by A and missed by B), else the
     predictions it keeps."""
-    allowed = np.zeros(NUM_CLASSES, bool)
-    allowed[list(classes)] = True
     targets = []
     if labels is not None and kept.labels is not None and kept.about_labels:  # the ground truth in question
-        chosen = kept.labels & allowed[labels.class_index]
+        chosen = kept.labels & _in(classes, labels.class_index)
         targets += zip(labels.half[chosen].tolist(), (labels.position_ms[chosen] / 1000.0).tolist())
     else:
         for source, mask in zip(shown, kept.predictions):
-            chosen = mask & allowed[source.events.class_index]
+            chosen = mask & _in(classes, source.events.class_index)
             targets += zip(source.events.half[chosen].tolist(), (source.events.position_ms[chosen] / 1000.0).tolist())
     return sorted((int(h), float(t)) for h, t in targets if h in HALVES)
 

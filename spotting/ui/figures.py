@@ -123,8 +123,8 @@ def _markers(name: str, x: np.ndarray, y: np.ndarray, marker: dict, customdata: 
             "xaxis": "x", "yaxis": "y"}
 
 
-def _names_times(events: Annotations) -> tuple[np.ndarray, np.ndarray]:
-    return np.asarray(CLASSES, dtype=object)[events.class_index], signed_clock(events.position_ms / 1000.0)
+def _names_times(events: Annotations, class_names: Sequence[str] = CLASSES) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(class_names, dtype=object)[events.class_index], signed_clock(events.position_ms / 1000.0)
 
 
 # Hover texts: a prediction has a confidence, ground truth has none (it is not a guess).
@@ -133,20 +133,20 @@ _HOVER_PREDICTION = ("<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdat
 _HOVER_LABEL = "<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>"
 
 
-def _prediction_hover(events: Annotations, source: str, status) -> list:
-    names, times = _names_times(events)
+def _prediction_hover(events: Annotations, source: str, status, class_names: Sequence[str] = CLASSES) -> list:
+    names, times = _names_times(events, class_names)
     confidence = np.array([f"{c:.2f}" if np.isfinite(c) else str(c) for c in events.confidence.tolist()], dtype=object)
     return np.stack([names, times, np.full(len(events), source, dtype=object), confidence,
                      np.broadcast_to(np.asarray(status, dtype=object), (len(events),))], axis=1).tolist()
 
 
-def _label_hover(labels: Annotations, status) -> list:
-    names, times = _names_times(labels)
+def _label_hover(labels: Annotations, status, class_names: Sequence[str] = CLASSES) -> list:
+    names, times = _names_times(labels, class_names)
     return np.stack([names, times, np.broadcast_to(np.asarray(status, dtype=object), (len(labels),))], axis=1).tolist()
 
 
 def _clipped_markers(part: Annotations, name: str, color: str, status: str, half_duration_s: float,
-                     lane_y: np.ndarray, group: str) -> dict:
+                     lane_y: np.ndarray, group: str, class_names: Sequence[str] = CLASSES) -> dict:
     """Predictions outside the half (real files hold some before its start), drawn at its nearest edge as open
     triangles pointing out of it, so they stay visible and read as moved there."""
     seconds = part.position_ms / 1000.0
@@ -154,7 +154,7 @@ def _clipped_markers(part: Annotations, name: str, color: str, status: str, half
     where = np.where(before, "before the half's start, drawn at 00:00", "after the half's end, drawn at its end")
     marker = {"symbol": np.where(before, "triangle-left-open", "triangle-right-open").tolist(), "color": color,
               "size": 10, "line": {"width": 1.5, "color": color}}
-    hover = _prediction_hover(part, group, np.char.add(f"{status} — ", where.astype(str)))
+    hover = _prediction_hover(part, group, np.char.add(f"{status} — ", where.astype(str)), class_names)
     return _markers(f"{name} (outside the half)", np.clip(seconds, 0.0, half_duration_s),
                     lane_y[part.class_index], marker, hover, group, _HOVER_PREDICTION)
 
@@ -181,8 +181,10 @@ def thin_markers(events: Annotations, half_duration_s: float, budget: int = MAX_
 
 def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int],
                     labels: Annotations | None = None, label_status: Sequence[str] | None = None,
-                    lanes: Sequence[Lane] = (), curves: Sequence[Curve] = ()) -> dict:
-    """The timeline of one half as a plotly figure dict: lanes per class (``classes`` top to bottom), then curves.
+                    lanes: Sequence[Lane] = (), curves: Sequence[Curve] = (),
+                    class_names: Sequence[str] = CLASSES) -> dict:
+    """The timeline of one half as a plotly figure dict: lanes per class (``classes`` top to bottom, indices
+    into ``class_names``: the game's class set, SoccerNet-v2's by default), then curves.
 
     In each class lane, ground truth is a vertical tick across the lane (solid when shown on screen,
     faint when not shown); each prediction source has its own sub-row and colour: a filled circle for a
@@ -196,7 +198,8 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
     The time ticks sit under the lanes (they stay in view when curves run below the screen's edge).
     """
     classes = list(classes)
-    lane_of = np.full(len(CLASSES), -1, dtype=np.int64)
+    names = list(class_names)
+    lane_of = np.full(len(names), -1, dtype=np.int64)
     lane_of[classes] = np.arange(len(classes))
     rows = max(1, len(lanes))
     offsets = _row_offsets(rows)
@@ -219,7 +222,7 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
             marker = {"symbol": "line-ns", "size": max(6.0, 0.92 * lane_px), "color": GT_COLOR, "opacity": opacity,
                       "line": {"width": 2, "color": GT_COLOR}}
             data.append(_markers(name, part.position_ms / 1000.0, -lane_of[part.class_index].astype(float), marker,
-                                 _label_hover(part, status[mask]), "gt", _HOVER_LABEL))
+                                 _label_hover(part, status[mask], names), "gt", _HOVER_LABEL))
             key_status[name] = {**marker, "size": 12}
 
     for index, lane in enumerate(lanes):
@@ -246,21 +249,21 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
             drawn = "" if len(part) == len(whole) else f" ({len(part):,} most confident of {len(whole):,} drawn)"
             thinned += [f"{kind or 'events'}{drawn}"] if drawn else []
             data.append(_markers(f"{lane.name}{suffix}{drawn}", part.position_ms / 1000.0, lane_y[part.class_index],
-                                 marker, _prediction_hover(part, lane.name, status), lane.name, _HOVER_PREDICTION))
+                                 marker, _prediction_hover(part, lane.name, status, names), lane.name, _HOVER_PREDICTION))
             if kind and len(whole):
                 key_status.setdefault(kind, {"symbol": symbol, "color": KEY_COLOR, "size": 8,
                                              "line": {"width": 1.6 if symbol.endswith("open") else 0, "color": KEY_COLOR}})
             if (mask & group_mask & outside).any():
                 clipped = thin_markers(events.select(mask & group_mask & outside), half_duration_s, budget)
                 data.append(_clipped_markers(clipped, lane.name + suffix, color, status, half_duration_s, lane_y,
-                                             lane.name))
+                                             lane.name, names))
         if lane.missed is not None:
             missed = lane.missed.select(lane_of[lane.missed.class_index] >= 0)
             if len(missed):
                 marker = {"symbol": "x-thin", "size": float(np.clip(row_px * 0.9, 6, 11)), "color": color,
                           "line": {"width": 2, "color": color}}
                 data.append(_markers(f"{lane.name}: missed", missed.position_ms / 1000.0, lane_y[missed.class_index],
-                                     marker, _label_hover(missed, f"ground truth missed by {lane.name}"), lane.name,
+                                     marker, _label_hover(missed, f"ground truth missed by {lane.name}", names), lane.name,
                                      _HOVER_LABEL))
                 key_status.setdefault("missed", {**marker, "color": KEY_COLOR, "size": 8,
                                                  "line": {"width": 2, "color": KEY_COLOR}})
@@ -305,7 +308,7 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
         if row == 1:
             layout["yaxis"] = {"anchor": "x", "domain": [y0, top], "tickmode": "array",
                                "tickvals": [-i for i in range(len(classes))],
-                               "ticktext": [CLASSES[c] for c in classes], "range": [-len(classes) + 0.5, 0.5],
+                               "ticktext": [names[c] for c in classes], "range": [-len(classes) + 0.5, 0.5],
                                "showgrid": False, "zeroline": False, "fixedrange": True, "automargin": True}
             top = y0 - TICKS_GAP_PX / plot_px
             continue
@@ -314,15 +317,15 @@ def timeline_figure(*, half: int, half_duration_s: float, classes: Sequence[int]
                                     "tickvals": [0, 1], "tickfont": {"size": 9}, "showgrid": False,
                                     "zeroline": False, "fixedrange": True, "automargin": True}
         layout["annotations"].append({
-            "text": f"{CLASSES[curve.class_index]} — segmentation", "xref": f"x{suffix} domain",
+            "text": f"{names[curve.class_index]} — segmentation", "xref": f"x{suffix} domain",
             "yref": f"y{suffix} domain", "x": 0.005, "y": 1.0, "xanchor": "left", "yanchor": "top",
             "showarrow": False, "font": {"size": 11, "color": "#475569"}})
         data.append({
-            "type": "scatter", "mode": "lines", "name": CLASSES[curve.class_index], "showlegend": False,
+            "type": "scatter", "mode": "lines", "name": names[curve.class_index], "showlegend": False,
             "x": np.asarray(curve.times_s, float).tolist(), "y": np.round(curve.values, 4).tolist(),
             "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "fill": "tozeroy",
             "line": {"width": 1.3, "color": CURVE_COLOR}, "fillcolor": "rgba(37, 99, 235, 0.12)",
-            "hovertemplate": f"<b>{CLASSES[curve.class_index]}</b> · %{{x:.1f}} s<br>score %{{y:.2f}}<extra></extra>"})
+            "hovertemplate": f"<b>{names[curve.class_index]}</b> · %{{x:.1f}} s<br>score %{{y:.2f}}<extra></extra>"})
         top = y0 - TIMELINE_GAP_PX / plot_px
     return {"data": data, "layout": layout}
 

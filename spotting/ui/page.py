@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script by `streamlit run spotting/ui/page.py`
@@ -23,9 +24,11 @@ import numpy as np
 import streamlit as st
 
 from spotting.errors import InputError
-from spotting.postprocess import apply_thresholds
-from spotting.soccernet import CLASS_INDEX, CLASSES, HALVES, NUM_CLASSES, Annotations
+from spotting.postprocess import apply_thresholds, default_nms_window_s
+from spotting.soccernet import HALVES, Annotations
+from spotting.specs import Specifications
 from spotting.ui import compat, panels, player, scoring, sidebar, sources, state
+from spotting.ui.task import task_problem
 from spotting.ui.events import (ALL, FilteredEvents, SourceEvents, apply_filter, event_filters, jump_targets,
                                 label_status, match)
 from spotting.ui.figures import MAX_CURVE_POINTS, Curve, Lane, timeline_figure
@@ -44,8 +47,13 @@ COLUMNS = (0.6, 0.4)  # player | what changes it and the event list
 TABLE_PX = 330  # the event list's height beside the player
 
 
-def thresholds_ui(has_model: bool) -> tuple[float, float, int]:
-    """Confidence threshold, NMS window and match tolerance (values also kept in session state)."""
+def thresholds_ui(has_model: bool, spec: Specifications | None = None) -> tuple[float, float, int]:
+    """Confidence threshold, NMS window (the task's default for a new class set: 20 s for SoccerNet-v2,
+    2 s for Ball Action) and match tolerance (values also kept in session state)."""
+    if spec is not None and st.session_state.get(state.NMS_TASK) not in (spec.name, state.URL_TASK):
+        st.session_state[state.NMS] = default_nms_window_s(spec)
+    if spec is not None:
+        st.session_state[state.NMS_TASK] = spec.name
     for key, default in ((state.THRESHOLD, state.DEFAULT_THRESHOLD), (state.NMS, state.DEFAULT_NMS),
                          (state.TOLERANCE, state.DEFAULT_TOLERANCE)):
         st.session_state.setdefault(key, default)  # defaults via session state: a link may have set them
@@ -61,15 +69,24 @@ def thresholds_ui(has_model: bool) -> tuple[float, float, int]:
     return float(threshold), float(nms), int(tolerance)
 
 
-def class_thresholds_ui(threshold: float) -> dict[int, float]:
-    """Per-class overrides of the threshold, in a popover whose label says how many there are."""
-    count = len(state.class_thresholds())
+def _known(key: str, classes: tuple[str, ...]) -> list[str]:
+    """The names kept under ``key`` that are classes of this game's set (another set's are dropped)."""
+    kept = [n for n in st.session_state.get(key) or [] if n in classes]
+    if key in st.session_state and kept != list(st.session_state[key] or []):
+        st.session_state[key] = kept
+    return kept
+
+
+def class_thresholds_ui(threshold: float, classes: tuple[str, ...]) -> dict[int, float]:
+    """Per-class overrides of the threshold (classes of the game's set), in a popover saying how many."""
+    _known(state.OVERRIDE_CLASSES, classes)
+    count = len(state.class_thresholds(classes))
     with st.popover(f"Per-class thresholds ({count})" if count else "Per-class thresholds", width="stretch"):
-        names = st.multiselect("Override the threshold of", CLASSES, key=state.OVERRIDE_CLASSES)
+        names = st.multiselect("Override the threshold of", classes, key=state.OVERRIDE_CLASSES)
         for name in names:
             st.session_state.setdefault(state.class_threshold_key(name), threshold)
             st.slider(name, 0.0, 1.0, step=0.01, key=state.class_threshold_key(name))
-    return state.class_thresholds()
+    return state.class_thresholds(classes)
 
 
 def half_ui(data: sources.GameData) -> int:
@@ -92,32 +109,34 @@ def time_owner(data: sources.GameData, half: int) -> str:
     return f"{Path(data.game.directory).resolve()}|{int(half)}"
 
 
-def classes_and_curves_ui(available_curves: bool) -> tuple[list[int], list[int]]:
-    """Classes on the timeline and segmentation curves, each picked in a popover (chips that wrap, never cut)."""
+def classes_and_curves_ui(available_curves: bool, spec: Specifications) -> tuple[list[int], list[int]]:
+    """Classes on the timeline (one lane each, of the game's class set) and segmentation curves, each
+    picked in a popover (chips that wrap, never cut)."""
     left, right = st.columns(2)
-    chosen = [n for n in st.session_state.get(state.LANE_CLASSES) or [] if n in CLASS_INDEX]
-    with left.popover(f"Classes ({len(chosen)} of {NUM_CLASSES})" if chosen else f"Classes (all {NUM_CLASSES})",
+    names, index, count = spec.classes, spec.class_index, spec.num_classes
+    chosen = _known(state.LANE_CLASSES, names)
+    with left.popover(f"Classes ({len(chosen)} of {count})" if chosen else f"Classes (all {count})",
                       width="stretch"):
-        lanes = st.pills("Classes on the timeline (none picked: all)", CLASSES, selection_mode="multi",
+        lanes = st.pills("Classes on the timeline (none picked: all)", names, selection_mode="multi",
                          key=state.LANE_CLASSES, wrap=True) or []
-    classes = [CLASS_INDEX[n] for n in lanes] or list(range(NUM_CLASSES))
+    classes = [index[n] for n in lanes] or list(range(count))
     if not available_curves:
         right.caption("Curves need a model run on this game's features.")
         return classes, []
-    picked = [n for n in st.session_state.get(state.CURVE_CLASSES) or [] if n in CLASS_INDEX]
+    picked = _known(state.CURVE_CLASSES, names)
     with right.popover(f"Curves ({len(picked)})", width="stretch"):
-        picked = st.pills(f"Segmentation curves (at most {MAX_CURVES})", CLASSES, selection_mode="multi",
+        picked = st.pills(f"Segmentation curves (at most {MAX_CURVES})", names, selection_mode="multi",
                           key=state.CURVE_CLASSES, wrap=True) or []
-    return classes, [CLASS_INDEX[n] for n in picked[:MAX_CURVES]]
+    return classes, [index[n] for n in picked[:MAX_CURVES]]
 
 
-def default_curves(candidates: Annotations) -> list[str]:
+def default_curves(candidates: Annotations, classes: tuple[str, ...]) -> list[str]:
     """The classes with the strongest detections — what a first look at the curves should show."""
     if not len(candidates):
         return []
-    best = np.zeros(NUM_CLASSES)
+    best = np.zeros(len(classes))
     np.maximum.at(best, candidates.class_index, candidates.confidence)
-    return [CLASSES[c] for c in np.argsort(-best)[:DEFAULT_CURVES] if best[c] > 0]
+    return [classes[c] for c in np.argsort(-best)[:DEFAULT_CURVES] if best[c] > 0]
 
 
 def filter_ui(shown: list[SourceEvents], labels: Annotations | None, classes: list[int], data: sources.GameData,
@@ -146,11 +165,14 @@ def filter_ui(shown: list[SourceEvents], labels: Annotations | None, classes: li
 
 
 def threshold_and_match(name: str, candidates: Annotations, labels: Annotations | None, threshold: float,
-                        class_thresholds: dict[int, float], tolerance: int) -> SourceEvents:
-    """A source's events above the thresholds, matched against the labels (TP/FP/FN) when there are labels."""
+                        class_thresholds: dict[int, float], tolerance: int, spec: Specifications | None = None
+                        ) -> SourceEvents:
+    """A source's events above the thresholds, matched against the labels (TP/FP/FN, on the class set's
+    evaluation grid) when there are labels."""
     kept = apply_thresholds(candidates, threshold, class_thresholds)
+    grid = {} if spec is None else {"framerate": spec.framerate, "num_classes": spec.num_classes}
     try:
-        matched, label_matched, prediction_label = match(labels, kept, tolerance)
+        matched, label_matched, prediction_label = match(labels, kept, tolerance, **grid)
     except InputError as error:
         st.error(str(error), icon=":material/error:")
         matched, label_matched, prediction_label = None, None, None
@@ -173,7 +195,7 @@ def half_figure(data: sources.GameData, shown: list[SourceEvents], kept: Filtere
         chosen = in_half & (kept.labels if kept.labels is not None else True)
         gt, status = labels.select(chosen), label_status(shown, labels)[chosen]
     return timeline_figure(half=half, half_duration_s=data.half_durations_s[half], classes=classes, labels=gt,
-                           label_status=status, lanes=lanes, curves=curves)
+                           label_status=status, lanes=lanes, curves=curves, class_names=data.spec.classes)
 
 
 def draw_player(data: sources.GameData, half: int, figure: dict, shown: list[SourceEvents], kept: FilteredEvents,
@@ -232,6 +254,30 @@ def run_model(choices: sidebar.PredictionChoices, data: sources.GameData, nms: f
     return scores
 
 
+def fit_model(choices: sidebar.PredictionChoices, data: sources.GameData) -> sources.GameData:
+    """The game as the chosen model sees it: drawn at the model's feature rate, in the model's class set
+    when the game has no labels. A model of another class set than the game's labels, or whose rate the
+    game's features contradict (their length against games.json, the video or the labels), is not run:
+    its error (naming the file, both rates and the fix) joins the page's. Without a model, a features-only
+    game is drawn at the rate picked in the sidebar."""
+    if choices.model is not None:
+        try:
+            spec, rate = scoring.model_task(choices.model.checkpoint)
+            if data.labels is None:
+                data = replace(data, spec=spec)
+            problem = task_problem(spec, data.spec, choices.model.name)
+            if problem is not None:
+                raise problem
+            return sources.with_model_rate(data, rate)
+        except InputError as error:
+            choices.errors.append(error)
+            choices.model = None
+    picked = st.session_state.get(state.FEATURES_FPS)
+    if data.labels is None and picked:
+        return sources.with_model_rate(data, float(picked), picked=True)
+    return data
+
+
 def page_url(data: sources.GameData, half: int, nms: float, threshold: float, tolerance: int,
              class_thresholds: dict[int, float], now: float) -> dict:
     """This view as URL parameters (every key from spotting.ui.state)."""
@@ -248,7 +294,7 @@ def page_url(data: sources.GameData, half: int, nms: float, threshold: float, to
         lanes=list(st.session_state.get(state.LANE_CLASSES) or []),
         curves=list(st.session_state.get(state.CURVE_CLASSES) or []),
         event_filter=st.session_state.get(state.EVENT_FILTER, ALL),
-        tab=st.session_state.get(state.DETAILS_TAB) or state.TABS[0])
+        tab=st.session_state.get(state.DETAILS_TAB) or state.TABS[0], classes=data.spec.classes)
 
 
 def main() -> None:
@@ -266,6 +312,7 @@ def main() -> None:
             st.info("Pick a game in the sidebar: the demo, a SoccerNet folder or uploaded files.")
         return
     choices = sidebar.predictions_ui(data, demo)
+    data = fit_model(choices, data)
     summary = st.empty()
     errors = st.container()
     left, right = st.columns(COLUMNS, gap="medium")
@@ -273,20 +320,24 @@ def main() -> None:
         top_left, top_right = st.columns(2, vertical_alignment="center")
         with top_left:
             half = half_ui(data)
-        threshold, nms, tolerance = thresholds_ui(choices.model is not None)
+        threshold, nms, tolerance = thresholds_ui(choices.model is not None, data.spec)
         with top_right:
-            class_thresholds = class_thresholds_ui(threshold)
+            class_thresholds = class_thresholds_ui(threshold, data.spec.classes)
     scores = run_model(choices, data, nms, left.empty())
     with errors:
         for problem in choices.errors:
             st.error(str(problem), icon=":material/error:")
     sidebar.notes_ui(choices)
-    shown = [threshold_and_match(name, events, data.labels, threshold, class_thresholds, tolerance)
+    if data.rate_note:
+        st.caption(f":material/info: {data.rate_note}")
+    for warning in data.rate_warnings:
+        st.warning(warning, icon=":material/schedule:")
+    shown = [threshold_and_match(name, events, data.labels, threshold, class_thresholds, tolerance, data.spec)
              for name, events in choices.results]
     if state.CURVE_CLASSES not in st.session_state and scores is not None:
-        st.session_state[state.CURVE_CLASSES] = default_curves(choices.results[0][1])
+        st.session_state[state.CURVE_CLASSES] = default_curves(choices.results[0][1], data.spec.classes)
     with right:
-        classes, curve_classes = classes_and_curves_ui(scores is not None and bool(data.feature_halves))
+        classes, curve_classes = classes_and_curves_ui(scores is not None and bool(data.feature_halves), data.spec)
         kept = filter_ui(shown, data.labels, classes, data, half)
     with summary:
         panels.summary_ui(data, shown, half)
@@ -300,7 +351,7 @@ def main() -> None:
         now = draw_player(data, half, figure, shown, kept, classes)
     with right:
         if video_player_timeline is not None:
-            panels.now_ui(now, shown, data.labels, half, curves)
+            panels.now_ui(now, shown, data.labels, half, curves, data.spec.classes)
         panels.table_ui(data, shown, kept, half, classes, TABLE_PX)
     panels.details_ui(data, shown, tolerance, threshold, class_thresholds)
     state.mirror_to_url(page_url(data, half, nms, threshold, tolerance, class_thresholds, now))

@@ -11,7 +11,8 @@ import streamlit as st
 
 from spotting.postprocess import per_class_values
 from spotting.results import results_dict
-from spotting.soccernet import CLASSES, NUM_CLASSES, Annotations
+from spotting.soccernet import CLASSES, Annotations
+from spotting.specs import SOCCERNET_V2, Specifications
 from spotting.ui import state
 from spotting.ui.events import (GROUND_TRUTH, FilteredEvents, SourceEvents, download_name, events_csv, events_table,
                                 neighbour, plural)
@@ -62,16 +63,16 @@ def summary_ui(data: GameData, shown: Sequence[SourceEvents], half: int) -> None
 
 
 def now_ui(now_s: float, shown: Sequence[SourceEvents], labels: Annotations | None, half: int,
-           curves: Sequence[Curve]) -> None:
-    """Events within ±10 s of the playhead and the shown curves' values there."""
+           curves: Sequence[Curve], class_names: Sequence[str] = CLASSES) -> None:
+    """Events within ±10 s of the playhead and the shown curves' values there (classes named by ``class_names``)."""
     nearby = []
     for name, events in [(GROUND_TRUTH, labels)] * (labels is not None) + [(s.name, s.events) for s in shown]:
         seconds = events.position_ms / 1000.0
         near = (events.half == half) & (np.abs(seconds - now_s) <= NEAR_S)
         for i in np.flatnonzero(near):
             conf = "" if name == GROUND_TRUTH else f" {events.confidence[i]:.2f}"
-            nearby.append(f"{CLASSES[events.class_index[i]]} at {clock(seconds[i])} ({name}{conf})")
-    values = [f"{CLASSES[c.class_index]} {np.interp(now_s, c.times_s, c.values):.2f}" for c in curves]
+            nearby.append(f"{class_names[events.class_index[i]]} at {clock(seconds[i])} ({name}{conf})")
+    values = [f"{class_names[c.class_index]} {np.interp(now_s, c.times_s, c.values):.2f}" for c in curves]
     text = f"**Now {clock(now_s)}** — " + ("; ".join(nearby) if nearby else "no event within ±10 s")
     if values:
         text += " · curves: " + ", ".join(values)
@@ -85,7 +86,7 @@ def details_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, th
     metrics_tab, export_tab = st.tabs(list(state.TABS), key=state.DETAILS_TAB, on_change="rerun")
     if metrics_tab.open:
         with metrics_tab:
-            metrics_ui(data, shown, tolerance, per_class_values(threshold, class_thresholds))
+            metrics_ui(data, shown, tolerance, per_class_values(threshold, class_thresholds, data.spec.num_classes))
     if export_tab.open:
         with export_tab:
             export_ui(data, shown)
@@ -96,7 +97,8 @@ def table_ui(data: GameData, shown: Sequence[SourceEvents], kept: FilteredEvents
     """The events the filter keeps in this half and the classes on the timeline; a click on a row seeks there."""
     include_labels = data.labels is not None and st.toggle("Ground truth rows", key=state.TABLE_LABELS,
                                                            help="List the ground truth too, with who found it.")
-    table = events_table(shown, data.labels, half, classes, include_labels=include_labels, kept=kept)
+    table = events_table(shown, data.labels, half, classes, include_labels=include_labels, kept=kept,
+                         class_names=data.spec.classes)
     key, seconds = state.events_table_key(half), table["seconds"].tolist()
     several = len(shown) > 1
     table["result"] = _results_column(table, several)
@@ -140,14 +142,17 @@ def _seek_to_row(key: str, seconds: list[float]) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _game_figures(labels: Annotations, events: Annotations, tolerance_s: float, thresholds: tuple[float, ...]):
+def _game_figures(labels: Annotations, events: Annotations, tolerance_s: float, thresholds: tuple[float, ...],
+                  spec: Specifications = SOCCERNET_V2):
     from spotting.metrics import game_figures
 
-    return game_figures(labels, events, tolerance_s=tolerance_s, threshold=np.asarray(thresholds))
+    return game_figures(labels, events, tolerance_s=tolerance_s, threshold=np.asarray(thresholds),
+                        framerate=spec.framerate, num_classes=spec.num_classes)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _official(labels: Annotations, events: Annotations, metric: str) -> tuple[float, float, int]:
+def _official(labels: Annotations, events: Annotations, metric: str,
+              spec: Specifications = SOCCERNET_V2) -> tuple[float, float, int]:
     """``(official Average-mAP, mean over the classes present, number of classes present)`` of one game.
 
     Official: SoccerNet's ``evaluate()`` on this game alone, threshold-free (its 200 thresholds), every
@@ -155,15 +160,16 @@ def _official(labels: Annotations, events: Annotations, metric: str) -> tuple[fl
     """
     from spotting.metrics import average_map
 
-    result = average_map([labels], [events], metric=metric)
+    result = average_map([labels], [events], metric, spec.framerate, spec.num_classes)
     present = (result.num_labels_visible + result.num_labels_unshown) > 0
     mean_present = float(np.mean(result.a_mAP_per_class[present])) if present.any() else 0.0
     return float(result.a_mAP), mean_present, int(present.sum())
 
 
 def metrics_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, thresholds: np.ndarray) -> None:
+    spec = data.spec
     if data.labels is None:
-        st.info("This game has no Labels-v2.json: metrics need ground truth.")
+        st.info(f"This game has no {spec.labels_file}: metrics need ground truth.")
         return
     if not shown:
         st.info("Load predictions (sidebar) to see metrics.")
@@ -171,13 +177,14 @@ def metrics_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, th
     key = tuple(float(t) for t in thresholds)
     official_rows, rows, per_source = [], [], {}
     present = 0
+    first, second = ("loose", "tight") if spec.metric in ("loose", "tight") else (spec.metric, "tight")
     for source in shown:
         every = source.candidates if source.candidates is not None else source.events
-        loose, loose_present, present = _official(data.labels, every, "loose")
-        tight, tight_present, _ = _official(data.labels, every, "tight")
-        official_rows.append({"source": source.name, "loose": loose, "tight": tight,
-                              "loose, classes present": loose_present, "tight, classes present": tight_present})
-        figures = _game_figures(data.labels, source.events, float(tolerance), key)
+        loose, loose_present, present = _official(data.labels, every, first, spec)
+        tight, tight_present, _ = _official(data.labels, every, second, spec)
+        official_rows.append({"source": source.name, first: loose, second: tight,
+                              f"{first}, classes present": loose_present, f"{second}, classes present": tight_present})
+        figures = _game_figures(data.labels, source.events, float(tolerance), key, spec)
         per_source[source.name] = figures
         rows.append({"source": source.name, **_totals(figures),
                      f"mAP @ δ={tolerance}s": float(np.mean(np.asarray(figures.ap)))})
@@ -185,28 +192,33 @@ def metrics_ui(data: GameData, shown: Sequence[SourceEvents], tolerance: int, th
     st.markdown("**Official Average-mAP of this game** — threshold-free (SoccerNet's `evaluate()` on this game "
                 "alone, every prediction at its 200 thresholds): the figure to quote.")
     st.dataframe(pd.DataFrame(official_rows), hide_index=True, width="stretch",
-                 column_config={c: three for c in ("loose", "tight", "loose, classes present", "tight, classes present")})
-    st.caption(f"{present} of {NUM_CLASSES} classes have ground truth in this game. Officially every class counts "
+                 column_config={c: three for c in (first, second, f"{first}, classes present",
+                                                    f"{second}, classes present")})
+    count = spec.num_classes
+    st.caption(f"{present} of {count} classes have ground truth in this game. Officially every class counts "
                f"and one without ground truth scores 0, so this game's official figure cannot exceed {present}/"
-               f"{NUM_CLASSES} = {present / NUM_CLASSES:.3f}; *classes present* averages over those {present} only.")
+               f"{count} = {present / count:.3f}; *classes present* averages over those {present} only."
+               + (f" Class set: {spec.describe()}." if spec.name != SOCCERNET_V2.name else ""))
     st.markdown(f"**At the current thresholds** — the events shown (after thresholds and NMS, both halves), matched "
                 f"within ±δ/2, δ = {tolerance} s: what the timeline colours and the Export tab writes.")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={c: three for c in (f"mAP @ δ={tolerance}s", "precision", "recall")})
     name = st.selectbox("Per class, for", list(per_source), key=state.METRICS_SOURCE) if len(per_source) > 1 \
         else next(iter(per_source))
-    st.dataframe(_per_class(per_source[name], data.labels), hide_index=True, width="stretch",
-                 height=38 + 35 * NUM_CLASSES,
+    st.dataframe(_per_class(per_source[name], data.labels, spec.classes), hide_index=True, width="stretch",
+                 height=38 + 35 * spec.num_classes,
                  column_config={"AP": st.column_config.ProgressColumn(f"AP @ δ={tolerance}s", min_value=0.0,
                                                                      max_value=1.0, format="%.2f"),
                                 "precision": st.column_config.NumberColumn(format="%.2f"),
                                 "recall": st.column_config.NumberColumn(format="%.2f")})
     left, right = st.columns([1, 2])
-    options = ["All classes"] + list(CLASSES)
+    options = ["All classes"] + list(spec.classes)
+    if st.session_state.get(state.PR_CLASS) not in options:
+        st.session_state.pop(state.PR_CLASS, None)  # a class of another game's set
     picked = left.selectbox("PR curve of", options, key=state.PR_CLASS)
     left.caption("Precision and recall at SoccerNet's 200 confidence thresholds, at tolerance δ; the cross marks "
                  "the current thresholds.")
-    class_index = None if picked == "All classes" else CLASSES.index(picked)
+    class_index = None if picked == "All classes" else spec.classes.index(picked)
     curves, points = [], []
     for source_name, figures in per_source.items():
         precision, recall = _pr(figures, class_index)
@@ -236,10 +248,10 @@ def _totals(figures) -> dict:
             "TP": tp, "FP": fp, "FN": fn}
 
 
-def _per_class(figures, labels: Annotations) -> pd.DataFrame:
-    counts = np.bincount(labels.class_index, minlength=NUM_CLASSES)
-    rows = [{"class": CLASSES[c], "AP": float(figures.ap[c]), **_class_row(figures, c), "GT": int(counts[c])}
-            for c in range(NUM_CLASSES)]
+def _per_class(figures, labels: Annotations, class_names: Sequence[str] = CLASSES) -> pd.DataFrame:
+    counts = np.bincount(labels.class_index, minlength=len(class_names))
+    rows = [{"class": class_names[c], "AP": float(figures.ap[c]), **_class_row(figures, c), "GT": int(counts[c])}
+            for c in range(len(class_names))]
     return pd.DataFrame(rows)
 
 
@@ -255,13 +267,15 @@ def export_ui(data: GameData, shown: Sequence[SourceEvents]) -> None:
         name = download_name(game, "results_spotting.json" if len(shown) == 1 else f"{source.name}_results_spotting.json")
         column.download_button(
             f"{source.name} · results_spotting.json ({plural(len(source.events), 'event')})",
-            data=lambda s=source: json.dumps(results_dict(s.events, data.url_local), indent=1),
+            data=lambda s=source: json.dumps(results_dict(s.events, data.url_local, data.spec, data.spec.framerate),
+                                             indent=1),
             file_name=name, mime="application/json", on_click="ignore",
             key=state.export_json_key(source.name), width="stretch")
     last = columns[-1]
     missed = data.labels is not None and last.toggle("Missed ground truth rows", key=state.CSV_MISSED,
                                                       help="One row per ground truth each source missed "
                                                            "(status 'missed', no confidence).")
-    last.download_button("All sources · events.csv", data=lambda: events_csv(shown, data.labels, missed),
+    last.download_button("All sources · events.csv", data=lambda: events_csv(shown, data.labels, missed,
+                                                                              data.spec.classes),
                          file_name=download_name(game, "events.csv"), mime="text/csv", on_click="ignore",
                          key=state.EXPORT_CSV, width="stretch")

@@ -59,6 +59,17 @@ def _scores_store() -> tuple[dict, threading.Lock]:
     return {}, threading.Lock()
 
 
+def model_task(checkpoint: str | Path):
+    """The checkpoint's task and feature rate: ``(Specifications, frames per second)``, read once per file version."""
+    return _model_task(str(checkpoint), stamp(checkpoint))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _model_task(checkpoint: str, mtime: float):
+    loaded = _load_model(checkpoint, mtime)
+    return loaded.spec, float(loaded.framerate)
+
+
 def is_scored(checkpoint: str | Path, game: Game, halves: tuple[int, ...]) -> bool:
     """Whether :func:`game_scores` would answer from the cache (the page shows a progress bar if not)."""
     return _key(checkpoint, game, halves) in _scores_store()[0]
@@ -131,7 +142,7 @@ def _detected_events(checkpoint: str, mtime: float, game: Game, halves: tuple[in
 
 def display_curves(checkpoint: str | Path, game: Game, halves: tuple[int, ...], half: int,
                    max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Decimated segmentation curves of one half: times ``(17, P)`` and values ``(17, P)``.
+    """Decimated segmentation curves of one half: times ``(C, P)`` and values ``(C, P)`` (C: the model's classes).
 
     Each class keeps its own peaks, so each has its own sample times.
     """

@@ -42,7 +42,7 @@ def _has_features(game: Game) -> bool:
 def _flags(game: Game, saved: int) -> str:
     files = set(game.files)
     flags = [
-        "labels" if LABELS_FILE in files else "",
+        "labels" if game.labels_file in files else "",
         "features" if _has_features(game) else "",
         "video" if any(f"1_{v}" in files for v in VIDEO_NAMES) else "",
         plural(saved, "saved prediction set") if saved else "",
@@ -56,7 +56,7 @@ def _files_table(games: list[Game], saved: dict[str, int]) -> pd.DataFrame:
 
     return pd.DataFrame({
         "game": [game_title(g.name) for g in games],
-        "labels": [has(g, [LABELS_FILE]) for g in games],
+        "labels": [has(g, [g.labels_file]) for g in games],
         "features": ["✓" if _has_features(g) else "" for g in games],
         "video": [has(g, [f"1_{v}" for v in VIDEO_NAMES]) for g in games],
         "saved pred.": [saved[g.name] or "" for g in games],
@@ -119,7 +119,7 @@ def _soccernet_ui() -> sources.GameData | None:
     sidebar.caption(f"`{name}`  \n{_flags(game, saved[name] + len(sources.game_folder_results(game)))}")
     with sidebar.expander("Files of every game"):
         st.dataframe(_files_table(games, saved), hide_index=True, height=260, width="stretch")
-    return sources.soccernet_game(game)
+    return sources.soccernet_game(game, root)
 
 
 def _features_ui(game: Game) -> Game:
@@ -142,10 +142,13 @@ def _features_ui(game: Game) -> Game:
 
 def _upload_ui() -> sources.GameData | None:
     sidebar = st.sidebar
-    sidebar.caption("Per-half features `(frames, dim)` .npy at 2 fps and/or a Labels-v2.json.")
+    sidebar.caption("Per-half features `(frames, dim)` .npy and/or a label file (Labels-v2.json, Labels-ball.json: "
+                    "its class set is recognised). A model's features are read at its rate; without a model, "
+                    "at the rate picked under Predictions.")
     first = sidebar.file_uploader("Half 1 features (.npy)", type=["npy"], key=state.upload_half_key(1))
     second = sidebar.file_uploader("Half 2 features (.npy)", type=["npy"], key=state.upload_half_key(2))
-    labels = sidebar.file_uploader("Labels-v2.json", type=["json"], key=state.UPLOAD_LABELS)
+    labels = sidebar.file_uploader(f"Labels ({LABELS_FILE}, Labels-ball.json, ...)", type=["json"],
+                                   key=state.UPLOAD_LABELS)
     features = {h: (f.name, f.getvalue()) for h, f in ((1, first), (2, second)) if f is not None}
     if not features and labels is None:
         sidebar.info("Upload features and/or labels to start.")
@@ -160,6 +163,11 @@ def predictions_ui(data: sources.GameData, demo: sources.DemoAssets) -> Predicti
     sidebar.header("Predictions")
     if data.feature_halves:
         choices.model = _model_ui(demo, choices)
+        if choices.model is None and data.labels is None:  # nothing says the features' rate: the user does
+            st.session_state.setdefault(state.FEATURES_FPS, data.framerate)
+            sidebar.number_input("Features' frame rate (fps)", min_value=0.5, max_value=100.0, step=0.5,
+                                 key=state.FEATURES_FPS, help="Frames per second of these features (SoccerNet: 2, "
+                                 "Baidu: 1, Ball Action: 25): the time axis follows it. A model uses its own.")
     else:
         sidebar.caption("This game has no features, so no model can run: load saved predictions below.")
     names: set[str] = set()
@@ -179,7 +187,7 @@ def predictions_ui(data: sources.GameData, demo: sources.DemoAssets) -> Predicti
         st.session_state.setdefault(key, list(saved))  # all of them, unless a link or the user chose
         picked = sidebar.multiselect("Saved predictions for this game", list(saved), key=key)
         for model in picked:
-            _load(choices, unique(model), lambda p=saved[model]: sources.results_file(p))
+            _load(choices, unique(model), lambda p=saved[model]: sources.results_file(p, data.spec))
     paths = sidebar.text_area("Results paths (one per line)", key=state.RESULTS_PATHS, height=68,
                               placeholder="<model>/<game>/results_spotting.json, a model folder or its zip",
                               help="A results_spotting.json, a folder holding <league>/<season>/<game>/"
@@ -188,12 +196,12 @@ def predictions_ui(data: sources.GameData, demo: sources.DemoAssets) -> Predicti
     for line in (l.strip() for l in paths.splitlines()):
         if line:
             _load(choices, unique(results_name(line, data.game.name) or line),
-                  lambda p=line: sources.results_at(typed_path(p, "results file"), data.game))
+                  lambda p=line: sources.results_at(typed_path(p, "results file"), data.game, data.spec))
     uploaded = sidebar.file_uploader("Upload results_spotting.json", type=["json"], accept_multiple_files=True,
                                      key=state.RESULTS_UPLOADS)
     for upload in uploaded or []:
         _load(choices, unique(Path(upload.name).stem),
-              lambda u=upload: uploads.results_upload(u.name, u.getvalue()))
+              lambda u=upload: uploads.results_upload(u.name, u.getvalue(), data.spec))
     return choices
 
 

@@ -16,10 +16,9 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
 from spotting import demo
@@ -27,9 +26,10 @@ from spotting.demo import DEMO_FEATURES
 from spotting.errors import InputError
 from spotting.results import RESULTS_FILE, ResultsFile, parse_results_file, read_results_file
 from spotting.soccernet import (DEFAULT_FEATURES, HALVES, LABELS_FILE, MAX_JSON_BYTES, Annotations, Game, find_games,
-                                game_title, read_json)
+                                game_title)
+from spotting.specs import SOCCERNET_V2, Specifications
+from spotting.ui.task import game_specifications, game_timing
 
-FRAMERATE = 2.0
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -39,10 +39,15 @@ class GameData:
 
     game: Game
     title: str
-    labels: Annotations | None  # None when the game has no Labels-v2.json
-    half_durations_s: dict[int, float]
+    labels: Annotations | None  # None when the game has no label file
+    half_durations_s: dict[int, float]  # seconds on the time axis (the features at ``framerate``, or known lengths)
     feature_halves: tuple[int, ...]  # halves whose features exist (a model can run on them)
     url_local: str = ""  # the game's path under a SoccerNet root ("" for the demo and uploads): UrlLocal in exports
+    spec: Specifications = SOCCERNET_V2  # the game's class set (lanes, colours, metrics, exports)
+    feature_frames: tuple[tuple[int, int], ...] = ()  # (half, frames) of each half's features
+    framerate: float = 2.0  # frames per second the features are drawn with (spotting.ui.task.game_timing)
+    rate_note: str = ""  # why the features are not drawn at the picked rate, when the data says so
+    rate_warnings: tuple[str, ...] = ()  # a half over 60 minutes at the rate with nothing else known, ...
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,15 @@ def allowed_predictions_root(soccernet_root: str) -> Path | None:
 
 @st.cache_data(ttl=60, show_spinner="Looking for games…")
 def list_games(root: str, split: str | None, features: str) -> list[Game]:
-    return find_games(root, split=split, features=features)
+    """The games under ``root``, with the label file of the class set recognised there (Labels-ball.json...)."""
+    spec = root_specifications(root)
+    return find_games(root, split=split, features=features, labels_file=spec.labels_file, dataset=spec.dataset)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def root_specifications(root: str) -> Specifications:
+    """The class set of a SoccerNet root (or a game folder), from its label files' names."""
+    return game_specifications(root)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -181,24 +194,24 @@ def results_name(path: str | Path, game_name: str) -> str:
     return _model_part(path.stem) or path.stem
 
 
-def results_at(path: Path, game: Game) -> ResultsFile:
+def results_at(path: Path, game: Game, spec: Specifications = SOCCERNET_V2) -> ResultsFile:
     """The game's predictions from a typed path: a results file, a folder (``<folder>/<game>/results_spotting.json``
     or ``<folder>/results_spotting.json``) or a zip as SoccerNet's baselines write it (``<game>/results_spotting.json``
     inside, possibly under one top folder: :class:`spotting.datatree.Tree`). InputError naming the path when
     none is there."""
     if path.is_dir() and not (path / game.name / RESULTS_FILE).is_file():
         if (path / RESULTS_FILE).is_file():
-            return results_file(str(path / RESULTS_FILE))
+            return results_file(str(path / RESULTS_FILE), spec)
         raise InputError(path, f"no {game.name}/{RESULTS_FILE} in this folder",
                          "give a model folder holding <league>/<season>/<game>/results_spotting.json, or the file")
     if path.is_dir():
-        return results_file(str(path / game.name / RESULTS_FILE))
+        return results_file(str(path / game.name / RESULTS_FILE), spec)
     if path.suffix.lower() == ".zip" and path.is_file():
-        result = _load_zipped_results(str(path), _file_stamp(str(path)), game.name)
+        result = _load_zipped_results(str(path), _file_stamp(str(path)), game.name, spec)
         if isinstance(result, Failure):
             raise result.error()
         return result
-    return results_file(str(path))
+    return results_file(str(path), spec)
 
 
 def _file_stamp(path: str) -> tuple[int, int]:
@@ -210,7 +223,8 @@ def _file_stamp(path: str) -> tuple[int, int]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _load_zipped_results(path: str, stamp: tuple, game_name: str) -> ResultsFile | Failure:
+def _load_zipped_results(path: str, stamp: tuple, game_name: str,
+                         spec: Specifications = SOCCERNET_V2) -> ResultsFile | Failure:
     """``<game>/results_spotting.json`` of a zip (read as one member, size-capped), or why it cannot be."""
     from spotting.datatree import Tree
 
@@ -219,58 +233,51 @@ def _load_zipped_results(path: str, stamp: tuple, game_name: str) -> ResultsFile
         tree = Tree(path)
         if not tree.has(relative):
             raise InputError(path, f"no {relative} in this zip", "zip the results of this game, or give the file")
-        return parse_results_file(tree.read_json(relative), tree.where(relative))
+        return parse_results_file(tree.read_json(relative), tree.where(relative), framerate=spec.framerate,
+                                  classes=spec)
     except InputError as error:
         return Failure.of(error)
 
 
-def _games_json_durations(game: Game) -> dict[int, float]:
-    """Half lengths from a ``games.json`` beside (or above) the SoccerNet root, as in the shared data."""
-    root = Path(str(game.directory)[: -len(game.name)]) if str(game.directory).endswith(game.name) else game.directory
-    for candidate in (root / "games.json", root.parent / "games.json"):
-        if candidate.is_file():
-            try:
-                rows = read_json(candidate)  # size-capped like every JSON file
-                row = next((r for r in rows if isinstance(r, dict) and r.get("game") == game.name), None)
-                if row:
-                    durations = {int(h): float(s) for h, s in row["half_duration_s"].items()}
-                    return {h: s for h, s in durations.items() if h in HALVES and np.isfinite(s) and 0 < s < 86_400}
-            except (InputError, ValueError, KeyError, TypeError, AttributeError, OverflowError):
-                return {}
-    return {}
-
-
-def _half_durations(game: Game, labels: Annotations | None, frames: dict[int, int]) -> dict[int, float]:
-    known = _games_json_durations(game)
-    durations = {}
-    for half in HALVES:
-        if half in frames:
-            durations[half] = frames[half] / FRAMERATE
-        elif half in known:
-            durations[half] = known[half]
-        else:
-            last = labels.position_ms[labels.half == half].max() / 1000 if labels is not None and (labels.half == half).any() else 0
-            durations[half] = float(max(45 * 60, np.ceil((last + 30) / 60) * 60))
-    return durations
-
-
-def load_game(game: Game, title: str, url_local: str = "") -> GameData:
-    """Labels and feature shapes of a game folder, read again when one of its files changed."""
-    return _load_game(game, title, url_local, game_stamps(game))
+def load_game(game: Game, title: str, url_local: str = "", spec: Specifications | None = None) -> GameData:
+    """Labels and feature shapes of a game folder, read again when one of its files changed. The class
+    set is ``spec`` (a SoccerNet root's) or the one of the game folder's own label files."""
+    spec = spec or game_specifications(game.directory)
+    if game.labels_file != spec.labels_file and not game.has_labels:
+        game = Game(game.directory, game.name, game.features, game.split, game.files, spec.labels_file)
+    return _load_game(game, title, url_local, game_stamps(game), spec)
 
 
 @st.cache_data(show_spinner="Reading the game…", max_entries=32)
-def _load_game(game: Game, title: str, url_local: str, stamps: tuple) -> GameData:
-    """Labels and feature shapes of a game folder (features are memory-mapped, only shapes read here).
+def _load_game(game: Game, title: str, url_local: str, stamps: tuple, spec: Specifications) -> GameData:
+    """Labels and feature shapes of a game folder (features are memory-mapped, only shapes read here); the
+    halves drawn at the features' rate as the data tells it (:func:`spotting.ui.task.game_timing`).
 
     ``stamps`` (file mtimes, see :func:`game_stamps`) is only part of the cache key: edited files are re-read.
     """
-    labels = checked_labels(game.labels_path, lambda: game.read_labels()) if game.has_labels else None
+    labels = checked_labels(game.labels_path, lambda: game.read_labels(classes=spec)) if game.has_labels else None
     frames = {}
     for half in HALVES:
         if game.features_path(half).is_file():
             frames[half] = int(game.load_features(half).shape[0])
-    return GameData(game, title, labels, _half_durations(game, labels, frames), tuple(sorted(frames)), url_local)
+    timing = game_timing(game, labels, frames, default_rate=spec.framerate)
+    return GameData(game, title, labels, timing.lengths_s, tuple(sorted(frames)), url_local, spec,
+                    tuple(sorted(frames.items())), timing.framerate, timing.note, timing.warnings)
+
+
+def with_model_rate(data: GameData, model_rate: float, picked: bool = False) -> GameData:
+    """``data`` drawn at a model's feature rate (or the rate the user picked): its half lengths again.
+    Raises :class:`InputError` (naming the file, both rates and the fix) when the data contradicts the
+    model's rate; a picked rate the data contradicts is replaced by the features' own, as on loading."""
+    if not data.feature_frames or model_rate == data.framerate:
+        return data
+    frames = dict(data.feature_frames)
+    if picked:
+        timing = game_timing(data.game, data.labels, frames, picked_rate=model_rate)
+    else:
+        timing = game_timing(data.game, data.labels, frames, model_rate=model_rate)
+    return replace(data, half_durations_s=timing.lengths_s, framerate=timing.framerate, rate_note=timing.note,
+                   rate_warnings=timing.warnings)
 
 
 def checked_labels(name: str | Path, read: Callable[[], Annotations]) -> Annotations:
@@ -279,7 +286,7 @@ def checked_labels(name: str | Path, read: Callable[[], Annotations]) -> Annotat
     try:
         return read()
     except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as error:
-        raise InputError(name, f"not a SoccerNet Labels-v2.json ({type(error).__name__} while reading its "
+        raise InputError(name, f"not a SoccerNet label file ({type(error).__name__} while reading its "
                          "annotations)", "check the file") from None
 
 
@@ -287,25 +294,27 @@ def game_stamps(game: Game) -> tuple:
     return tuple(stamp(p) for p in (game.labels_path, *(game.features_path(h) for h in HALVES)))
 
 
-def soccernet_game(game: Game) -> GameData:
-    return load_game(game, game_title(game.name), game.name)
+def soccernet_game(game: Game, root: str | None = None) -> GameData:
+    """A game of a SoccerNet root, in the class set recognised in ``root`` (the game folder's own without one)."""
+    return load_game(game, game_title(game.name), game.name, root_specifications(root) if root else None)
 
 
-def results_file(path: str) -> ResultsFile:
-    """A results file read once per (path, size, mtime), failures included; InputError when unreadable."""
-    result = load_results_file(path, _file_stamp(path))
+def results_file(path: str, spec: Specifications = SOCCERNET_V2) -> ResultsFile:
+    """A results file read once per (path, size, mtime), failures included, its labels in the class set
+    ``spec``; InputError when unreadable."""
+    result = load_results_file(path, _file_stamp(path), spec)
     if isinstance(result, Failure):
         raise result.error()
     return result
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def load_results_file(path: str, stamp: tuple | float) -> ResultsFile | Failure:
+def load_results_file(path: str, stamp: tuple | float, spec: Specifications = SOCCERNET_V2) -> ResultsFile | Failure:
     """A results file's predictions and its notes (negative positions, odd confidences, ...), or why it
     cannot be read: a failure is cached like a success, so a 2 GB file typed by mistake is refused by
     one ``stat`` per rerun, not read on every slider move."""
     try:
-        return read_results_file(path)
+        return read_results_file(path, framerate=spec.framerate, classes=spec)
     except InputError as error:
         return Failure.of(error)
 

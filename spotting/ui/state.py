@@ -19,7 +19,8 @@ import math
 
 import streamlit as st
 
-from spotting.soccernet import CLASS_INDEX, CLASSES
+from spotting.soccernet import CLASSES
+from spotting.specs import KNOWN_CLASS_NAMES as KNOWN_CLASSES  # what a link may name (the game's set is checked later)
 
 # Session-state keys, every one the pages use (no module spells a key itself).
 # Shared by both pages (widgets with these keys exist on each page that uses them).
@@ -46,6 +47,7 @@ RESULTS_UPLOADS = "results_uploads"
 # Game page: the view.
 HALF = "half"
 NMS = "nms"
+NMS_TASK, URL_TASK, FEATURES_FPS = "_nms_task", "<link>", "features_fps"  # NMS default's class set; fps picked
 LANE_CLASSES = "lane_classes"  # classes on the timeline ([] = all)
 CURVE_CLASSES = "curve_classes"  # classes whose segmentation curve is drawn
 EVENT_FILTER = "event_filter"  # which events the table and the timeline show (see spotting.ui.events.EventFilter)
@@ -192,10 +194,10 @@ def _url_classes(params, name: str, notes: list[str]) -> list[str] | None:
     if not text:
         return None
     names = [n for n in text.split(",") if n]
-    unknown = [n for n in names if n not in CLASS_INDEX]
+    unknown = [n for n in names if n not in KNOWN_CLASSES]
     if unknown:
         notes.append(f"{name}: {', '.join(_shown(n) for n in unknown[:3])} not a class: ignored")
-    return list(dict.fromkeys(n for n in names if n in CLASS_INDEX))
+    return list(dict.fromkeys(n for n in names if n in KNOWN_CLASSES))
 
 
 def restore_from_url() -> None:
@@ -220,6 +222,7 @@ def restore_from_url() -> None:
         st.session_state[THRESHOLD] = value
     if (value := _url_number(params, Q_NMS, 2.0, 60.0, notes, step=1.0)) is not None:
         st.session_state[NMS] = value
+        st.session_state[NMS_TASK] = URL_TASK  # the link's window holds for the first game shown
     if (value := _url_number(params, Q_TOLERANCE, min(TOLERANCES_S), max(TOLERANCES_S), notes)) is not None:
         st.session_state[TOLERANCE] = min(TOLERANCES_S, key=lambda t: abs(t - value))
         if st.session_state[TOLERANCE] != value:
@@ -262,10 +265,10 @@ def restore_from_url() -> None:
             st.session_state[DETAILS_TAB] = tab
     if params.get(Q_FILTER):
         st.session_state[EVENT_FILTER] = params[Q_FILTER]  # checked against the sources shown
-    overrides = decode_class_thresholds(params.get(Q_CLASS_THRESHOLDS, ""), notes)
-    st.session_state[OVERRIDE_CLASSES] = [CLASSES[c] for c in overrides]
+    overrides = decode_class_thresholds(params.get(Q_CLASS_THRESHOLDS, ""), notes, KNOWN_CLASSES)
+    st.session_state[OVERRIDE_CLASSES] = [KNOWN_CLASSES[c] for c in overrides]
     for index, value in overrides.items():
-        st.session_state[class_threshold_key(CLASSES[index])] = value
+        st.session_state[class_threshold_key(KNOWN_CLASSES[index])] = value
     st.session_state[URL_NOTES] = notes
     if notes:
         st.toast("This link's view was adjusted: " + "; ".join(notes) + ".", icon=":material/link:")
@@ -315,41 +318,42 @@ def mirror_to_url(values: dict[str, str | list[str]]) -> None:
         st.query_params.from_dict(wanted)
 
 
-def class_thresholds() -> dict[int, float]:
-    """The per-class overrides in force: ``{class index: threshold}``."""
-    return {CLASS_INDEX[name]: float(st.session_state.get(class_threshold_key(name), 0.0))
-            for name in st.session_state.get(OVERRIDE_CLASSES, []) if name in CLASS_INDEX}
+def class_thresholds(classes: tuple[str, ...] = CLASSES) -> dict[int, float]:
+    """The per-class overrides in force: ``{index in classes (the game's class set): threshold}``."""
+    index = {name: i for i, name in enumerate(classes)}
+    return {index[name]: float(st.session_state.get(class_threshold_key(name), 0.0))
+            for name in st.session_state.get(OVERRIDE_CLASSES, []) if name in index}
 
 
-def encode_class_thresholds(class_thresholds: dict[int, float]) -> str:
-    """``"Goal:0.30,Corner:0.45"`` — per-class overrides as they appear in the URL."""
-    return ",".join(f"{CLASSES[c]}:{v:.2f}" for c, v in sorted(class_thresholds.items()))
+def encode_class_thresholds(class_thresholds: dict[int, float], classes: tuple[str, ...] = CLASSES) -> str:
+    """``"Goal:0.30,Corner:0.45"`` — per-class overrides (indices into ``classes``) as they appear in the URL."""
+    return ",".join(f"{classes[c]}:{v:.2f}" for c, v in sorted(class_thresholds.items()))
 
 
-def decode_class_thresholds(text: str, notes: list[str] | None = None) -> dict[int, float]:
-    """Inverse of :func:`encode_class_thresholds`; malformed items are ignored and values clamped to
-    [0, 1] (a link is not an input file), each noted in ``notes`` when given."""
-    result = {}
+def decode_class_thresholds(text: str, notes: list | None = None, classes: tuple = CLASSES) -> dict[int, float]:
+    """Inverse of :func:`encode_class_thresholds` (indices into ``classes``); malformed items are ignored and
+    values clamped to [0, 1] (a link is not an input file), each noted in ``notes`` when given."""
+    index, result = {name: i for i, name in enumerate(classes)}, {}
     for item in (text or "").split(","):
         if not item:
             continue
         name, _, value = item.rpartition(":")
-        number = _finite(value, 0.0, 1.0) if name in CLASS_INDEX else None
+        number = _finite(value, 0.0, 1.0) if name in index else None
         if number is None:
             if notes is not None:
                 notes.append(f"cls item {_shown(item)} is not Class:threshold: ignored")
             continue
         if notes is not None and not math.isclose(number, float(value), abs_tol=1e-9):
             notes.append(f"cls threshold {_shown(item)} is outside 0…1: set to {number:g}")
-        result[CLASS_INDEX[name]] = number
+        result[index[name]] = number
     return result
 
 
-def shared_url(threshold: float, tolerance: int, class_thresholds: dict[int, float]) -> dict[str, str]:
-    """The URL parameters both pages write the same way."""
+def shared_url(threshold: float, tolerance: int, class_thresholds: dict, classes: tuple = CLASSES) -> dict[str, str]:
+    """The URL parameters both pages write the same way (``class_thresholds`` index ``classes``)."""
     url = {"thr": f"{threshold:.2f}", "tol": str(int(tolerance))}
     if class_thresholds:
-        url["cls"] = encode_class_thresholds(class_thresholds)
+        url["cls"] = encode_class_thresholds(class_thresholds, classes)
     return url
 
 
@@ -357,7 +361,8 @@ def game_url(*, source: str, half: int, nms: float, threshold: float, tolerance:
              class_thresholds: dict[int, float], now_s: float = 0.0, split: str | None = None,
              game: str | None = None, saved: list[str] | None = None, results: list[str] | None = None,
              features: str | None = None, model: str | None = None, lanes: list[str] | None = None,
-             curves: list[str] | None = None, event_filter: str = ALL_EVENTS, tab: str = TABS[0]) -> dict:
+             curves: list[str] | None = None, event_filter: str = ALL_EVENTS, tab: str = TABS[0],
+             classes: tuple[str, ...] = CLASSES) -> dict:
     """The game page's URL parameters for a view (what :func:`restore_from_url` reads back).
 
     Defaults are left out (no ``classes`` when every class is on the timeline, no ``show`` for all
@@ -365,7 +370,7 @@ def game_url(*, source: str, half: int, nms: float, threshold: float, tolerance:
     """
     code = next((c for c, s in SOURCE_CODES.items() if s == source), "demo")
     url: dict[str, str | list[str]] = {Q_SOURCE: code, Q_HALF: str(int(half)), Q_NMS: f"{nms:g}",
-                                       **shared_url(threshold, tolerance, class_thresholds)}
+                                       **shared_url(threshold, tolerance, class_thresholds, classes)}
     if code == "soccernet" and game:
         url[Q_SPLIT] = split or SPLITS[0]
         url[Q_GAME] = game

@@ -81,6 +81,12 @@ def game_timing(game: Game, labels: Annotations | None, frames: dict[int, int], 
         source = next((d.source for d in durations.values()), "the data")
         note = (f"The features are drawn at {rate:g} fps, not {preferred:g}: at {preferred:g} fps their length "
                 f"would contradict {'the labels' if source == 'labels' else source}.")
-    warnings = tuple(w for half, count in sorted(frames.items())
-                     if (w := check_feature_rate(game.features_path(half), count, rate, durations.get(half))))
-    return GameTiming(rate, half_lengths(frames, rate, durations, last), durations, note, warnings)
+    warnings = []
+    for half, count in sorted(frames.items()):
+        try:
+            warning = check_feature_rate(game.features_path(half), count, rate, durations.get(half))
+        except InputError as error:  # the halves disagree (one's video, the other's labels): say it, draw anyway
+            warning = str(error)
+        if warning:
+            warnings.append(warning)
+    return GameTiming(rate, half_lengths(frames, rate, durations, last), durations, note, tuple(warnings))

@@ -19,6 +19,7 @@ import streamlit as st
 from spotting.errors import InputError
 from spotting.results import ResultsFile, parse_results_file
 from spotting.soccernet import LABELS_FILE, Game, parse_labels
+from spotting.specs import SOCCERNET_V2, Specifications, recognise
 from spotting.ui.paths import APP_TEMP
 from spotting.ui.sources import Failure, GameData, checked_labels, json_bytes, load_game
 
@@ -110,25 +111,31 @@ def uploaded_game(features: dict[int, tuple[str, bytes]], labels: tuple[str, byt
             raise upload_name(error) from None
     if labels is not None:
         name, data = labels
-        checked_labels(name, lambda: parse_labels(json_bytes(name, data), name))  # errors name the upload
-        _write_upload(name, data, directory / LABELS_FILE)
+        parsed = json_bytes(name, data)
+        items = parsed.get("annotations") if isinstance(parsed, dict) else None
+        spec = recognise({str(a.get("label")): 1 for a in items if isinstance(a, dict)}
+                         if isinstance(items, list) else {}) or SOCCERNET_V2  # the upload's class set
+        checked_labels(name, lambda: parse_labels(parsed, name, classes=spec))  # errors name the upload
+        _write_upload(name, data, directory / (spec.labels_file or LABELS_FILE))
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     files = tuple(sorted(p.name for p in directory.iterdir()))
-    game = Game(directory, "uploaded game", features=UPLOAD_FEATURES, files=files)
+    labels_file = next((f for f in files if f.startswith("Labels") and f.endswith(".json")), LABELS_FILE)
+    game = Game(directory, "uploaded game", features=UPLOAD_FEATURES, files=files, labels_file=labels_file)
     return load_game(game, "Uploaded game")
 
 
-def results_upload(name: str, data: bytes) -> ResultsFile:
-    """An uploaded ``results_spotting.json`` (parsed once per content); InputError naming the upload."""
-    result = _load_results_upload(name, data)
+def results_upload(name: str, data: bytes, spec: Specifications = SOCCERNET_V2) -> ResultsFile:
+    """An uploaded ``results_spotting.json`` (parsed once per content, labels of the class set ``spec``);
+    InputError naming the upload."""
+    result = _load_results_upload(name, data, spec)
     if isinstance(result, Failure):
         raise result.error()
     return result
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _load_results_upload(name: str, data: bytes) -> ResultsFile | Failure:
+def _load_results_upload(name: str, data: bytes, spec: Specifications = SOCCERNET_V2) -> ResultsFile | Failure:
     try:
-        return parse_results_file(json_bytes(name, data), name)
+        return parse_results_file(json_bytes(name, data), name, framerate=spec.framerate, classes=spec)
     except InputError as error:
         return Failure.of(error)
