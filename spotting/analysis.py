@@ -299,6 +299,7 @@ class SplitMatch:
 
     @property
     def num_classes(self) -> int:
+        """C, the class set's size the events were encoded with."""
         return self.labels.num_classes
 
     @property

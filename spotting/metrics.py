@@ -94,6 +94,7 @@ class SpottingMetrics:
 
     @property
     def num_classes(self) -> int:
+        """C, the class set's size these figures were computed for."""
         return int(self.a_mAP_per_class.shape[0])
 
     def to_dict(self) -> dict:

@@ -66,6 +66,7 @@ class Specifications:
 
     @property
     def num_classes(self) -> int:
+        """C, the number of classes (the width of SoccerNet's dense vectors)."""
         return len(self.classes)
 
     @cached_property

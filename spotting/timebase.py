@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from spotting.errors import InputError
+from spotting.soccernet import Annotations, Game
+from spotting.specs import Specifications
 
 # Rates features are extracted at (SoccerNet: 2 and 25, Baidu: 1, video rates otherwise).
 STANDARD_RATES = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.5, 15.0, 24.0, 25.0, 29.97, 30.0, 50.0, 59.94, 60.0)
@@ -41,6 +43,7 @@ class HalfDuration:
 
     @property
     def exact(self) -> bool:
+        """Known exactly (metadata, video), not bounded by the last label."""
         return self.source != "labels"
 
 
@@ -105,7 +108,7 @@ def video_duration(path: str | Path | None) -> float | None:
     return None
 
 
-def known_durations(game, last_event_s: dict[int, float] | None = None) -> dict[int, HalfDuration]:
+def known_durations(game: Game, last_event_s: dict[int, float] | None = None) -> dict[int, HalfDuration]:
     """Each half's length as known for ``game`` (a :class:`spotting.soccernet.Game`): ``games.json``
     first, then the half's video (unless it ends before the half's last event: a clip), then the last
     event of ``last_event_s`` (``{half: seconds}``)."""
@@ -122,7 +125,7 @@ def known_durations(game, last_event_s: dict[int, float] | None = None) -> dict[
     return found
 
 
-def last_events_s(events) -> dict[int, float]:
+def last_events_s(events: Annotations | None) -> dict[int, float]:
     """``{half: seconds of its last event}`` of an :class:`~spotting.soccernet.Annotations` (halves 1, 2)."""
     if events is None or len(events) == 0:
         return {}
@@ -206,7 +209,8 @@ def half_lengths(frames: dict[int, int], rate: float | None, durations: dict[int
     return lengths
 
 
-def check_game_rates(game, frames: dict[int, int], model_rate: float, classes=None) -> list[str]:
+def check_game_rates(game: Game, frames: dict[int, int], model_rate: float,
+                     classes: Specifications | None = None) -> list[str]:
     """:func:`check_feature_rate` for each half of ``game`` (a :class:`spotting.soccernet.Game`) whose
     features have ``frames[half]`` frames, with the lengths :func:`known_durations` finds (its labels,
     read in the set ``classes``, only when they can be read). Returns the warnings; raises

@@ -169,3 +169,16 @@ def test_skip_unknown_that_leaves_nothing_says_so(tmp_path, capsys):
                             "--classes", "soccernet-v2", "--labels-file", "Labels-ball.json", "--skip-unknown"], capsys)
     assert status == 2 and out == "" and "left no labels to score" in err and "'PASS'" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_skip_unknown_predictions_that_leave_nothing_say_so(tmp_path, capsys):
+    labels_root, predictions_root = write_set(tmp_path, BALL_2023, 6)
+    for game in GAMES:  # predictions written with another set's names
+        path = predictions_root / game / "results_spotting.json"
+        data = json.loads(path.read_text())
+        for p in data["predictions"]:
+            p["label"] = "Goal"
+        path.write_text(json.dumps(data))
+    status, out, err = run(["--soccernet-dir", str(labels_root), "--predictions-dir", str(predictions_root),
+                            "--skip-unknown"], capsys)
+    assert status == 2 and out == "" and "left no predictions to score" in err and "'Goal'" in err

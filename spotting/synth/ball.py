@@ -28,6 +28,8 @@ SIGNATURE_SEED = 2023  # the same class signatures in every game
 
 @dataclass(frozen=True)
 class BallTimeline:
+    """What a seed decides: the actions of both halves and the halves' lengths."""
+
     events: Annotations  # positions on the 25-fps grid (multiples of 40 ms)
     half_seconds: tuple[float, float]
 
