@@ -48,6 +48,12 @@ def warm_demo() -> None:
     while not runtime_exists() and time.monotonic() < deadline:  # caches belong to the server's runtime
         time.sleep(0.05)
     try:
+        # The pages' own imports first (pandas, plotly, the split page's analysis: ~1 s on 2 cores), so the first
+        # visit of either page does not pay for them.
+        import pandas  # noqa: F401
+        import plotly.graph_objects  # noqa: F401
+
+        from spotting.ui import split_figures, split_sources  # noqa: F401
         from spotting.soccernet import HALVES
         from spotting.ui import scoring, sources
 
