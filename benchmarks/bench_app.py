@@ -112,7 +112,8 @@ def main() -> int:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1400})
             page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_selector(".js-plotly-plot .scatterlayer .point", timeout=120_000)
+            # The player's timeline (a hidden plot elsewhere on the page may hold points that never show).
+            page.wait_for_selector("[data-testid='studio-player'] .scatterlayer .point", state="attached", timeout=120_000)
             first_paint = time.perf_counter() - started
             caption = page.locator("[data-testid=stCaptionContainer]", has_text="ground-truth events").first
             slider = page.get_by_role("slider").first
