@@ -24,6 +24,7 @@ import streamlit as st
 
 from spotting.errors import InputError
 from spotting.postprocess import per_class_values
+from spotting.results import RESULTS_FILE
 from spotting.soccernet import game_title, league_and_season
 from spotting.specs import SOCCERNET_V2, Specifications
 from spotting.ui import sources, split_figures, split_sources, state
@@ -61,7 +62,7 @@ def inputs_ui() -> tuple[str, str, list[ModelSpec], bool]:
             st.session_state[state.SPLIT_MODELS] = saved
         st.session_state[state.SPLIT_MODELS] = [m for m in st.session_state[state.SPLIT_MODELS] if m in saved]
         picked = sidebar.multiselect(f"Saved under {saved_root}", saved, key=state.SPLIT_MODELS)
-        specs += [ModelSpec(name, str(saved_root / name)) for name in picked]
+        specs += [ModelSpec(name, str(saved_root / name), saved=True) for name in picked]
     folders = sidebar.text_area("Other prediction folders (one per line)", key=state.SPLIT_DIRS, height=68,
                                 placeholder="/path/to/model  (holding <league>/<season>/<game>/results_spotting.json)")
     names = {s.name for s in specs}
@@ -259,14 +260,12 @@ def game_link(name: str, split: str, threshold: float, tolerance: int, class_thr
 
 def open_game(name: str, models) -> None:
     """Show ``name`` on the game page with the same prediction sets (threshold, δ and classes are shared)."""
-    saved_root = sources.predictions_root(st.session_state.get(state.SN_ROOT, ""))
-    saved = [spec.name for spec, _ in models if saved_root and Path(spec.directory) == saved_root / spec.name]
-    others = [spec for spec, _ in models if spec.name not in saved]
+    saved = [spec.name for spec, _ in models if spec.saved]
+    others = [spec for spec, _ in models if not spec.saved]
     st.session_state[state.SOURCE] = state.SOURCE_SOCCERNET
     st.session_state[state.SN_GAME] = name
     st.session_state[state.saved_key(name)] = saved
-    st.session_state[state.RESULTS_PATHS] = "\n".join(str(Path(s.directory) / name / "results_spotting.json")
-                                                      for s in others)
+    st.session_state[state.RESULTS_PATHS] = "\n".join(str(Path(s.directory) / name / RESULTS_FILE) for s in others)
     st.session_state[state.HALF] = 1
     st.session_state[state.TIME_S] = 0.0
     st.switch_page(GAME_PAGE)
@@ -301,8 +300,7 @@ def per_game_ui(models, split: SplitLabels, matches, thresholds, split_name: str
     if text:
         keep &= table["game"].str.lower().str.contains(text, regex=False).to_numpy()
     shown = table[keep].reset_index(drop=True)
-    saved_root = sources.predictions_root(st.session_state.get(state.SN_ROOT, ""))
-    saved = [spec.name for spec, _ in models if saved_root and Path(spec.directory) == saved_root / spec.name]
+    saved = [spec.name for spec, _ in models if spec.saved]
     shown.insert(1, "link", [game_link(n, split_name, threshold, tolerance, class_thresholds, saved) for n in shown["name"]])
     st.caption(f"{len(shown)} of {len(table)} games · click a game to open it on the game page "
                "(same prediction sets, threshold and δ), or use its link to share it · blank: no results file")

@@ -57,6 +57,7 @@ class ModelSpec:
 
     name: str
     directory: str
+    saved: bool = False  # a model folder under the predictions root: the game page lists it by name
 
 
 def _mtime(path: Path) -> float:
