@@ -48,14 +48,21 @@ def write_clip(path: Path, width: int, height: int, fps: float, n_frames: int, a
         for packet in video.encode():
             container.mux(packet)
         if audio is not None:
-            for first in range(0, int(audio_s * 48000), 1024):
-                frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-                frame.sample_rate, frame.pts = 48000, first
-                for packet in audio.encode(frame):
-                    container.mux(packet)
-            for packet in audio.encode():
-                container.mux(packet)
+            _mux_silence(container, audio, audio_s)
     return path
+
+
+def _mux_silence(container, audio, seconds: float) -> None:
+    """``seconds`` of silent 48 kHz mono into ``audio`` (a stream of ``container``), flushed."""
+    import av
+
+    for first in range(0, int(seconds * 48000), 1024):
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 48000, first
+        for packet in audio.encode(frame):
+            container.mux(packet)
+    for packet in audio.encode():
+        container.mux(packet)
 
 
 @pytest.fixture(scope="module")
@@ -372,14 +379,7 @@ def write_audio_only(path: Path) -> Path:
     import av
 
     with av.open(str(path), "w") as container:
-        audio = container.add_stream("aac", rate=48000)
-        for first in range(0, 48000, 1024):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 48000, first
-            for packet in audio.encode(frame):
-                container.mux(packet)
-        for packet in audio.encode():
-            container.mux(packet)
+        _mux_silence(container, container.add_stream("aac", rate=48000), 1.0)
     return path
 
 

@@ -23,7 +23,8 @@ from streamlit.testing.v1 import AppTest
 from spotting.soccernet import MAX_JSON_BYTES, read_json
 from spotting.errors import InputError
 from spotting.ui import paths, sources, uploads, video
-from test_app import FEATURES, GAME_NAME, PAGE, app, event_rows, fixture_root, soccernet_game  # noqa: F401 (fixtures)
+from test_app import (FEATURES, GAME_NAME, PAGE, app, event_rows, fixture_root, open_root,  # noqa: F401 (fixtures)
+                      soccernet_game)
 from test_video import reversed_timestamps_mkv, write_video
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,13 +59,6 @@ def copy_game(fixture_root: Path, root: Path, name: str = GAME_NAME, labels: str
         (game / f"{half}_{FEATURES}").write_bytes((source / f"{half}_{FEATURES}").read_bytes())
     (game / "Labels-v2.json").write_text(labels if labels is not None else (source / "Labels-v2.json").read_text())
     return game
-
-
-def open_root(app: AppTest, root: Path) -> AppTest:
-    app.session_state["source"] = "SoccerNet folder"
-    app.session_state["sn_root"] = str(root)
-    app.session_state["sn_split"] = "all folders"
-    return app
 
 
 def results_json(predictions: list[dict]) -> str:
