@@ -13,7 +13,8 @@ answer never tells whether a file outside them exists. The app is restricted whe
 
 Data roots: ``STUDIO_DATA_ROOTS`` (folders separated by ``os.pathsep``), by default the SoccerNet
 root (``SOCCERNET_DIR`` or the shared data), its predictions root and the repository's ``assets/``;
-the app's own folders (uploads, converted videos, a checkpoint's split results) are always allowed.
+the app's own folders (uploads, converted videos, your videos' features, a checkpoint's split results)
+are always allowed.
 See SECURITY.md.
 """
 
@@ -65,8 +66,9 @@ def restricted() -> bool:
 def _app_folders() -> list[Path]:
     """Folders the app writes itself; what it reads back from them it wrote."""
     from spotting.ui.video import cache_dir
+    from spotting.ui.video_features import features_cache_dir
 
-    folders = [APP_TEMP, cache_dir()]
+    folders = [APP_TEMP, cache_dir(), features_cache_dir()]
     if os.environ.get("STUDIO_CACHE_DIR"):
         folders.append(Path(os.environ["STUDIO_CACHE_DIR"]))
     return folders
