@@ -310,8 +310,8 @@ def main() -> None:
     if error:
         st.error(error, icon=":material/error:")
     if data is None:
-        if not error:
-            st.info("Pick a game in the sidebar: the demo, a SoccerNet folder or uploaded files.")
+        if not error and st.session_state.get(state.SOURCE) != state.SOURCE_VIDEO:  # that source says what it does
+            st.info("Pick a game in the sidebar: the demo, a SoccerNet folder, uploaded files or your own video.")
         return
     choices = sidebar.predictions_ui(data, demo)
     data = fit_model(choices, data)
