@@ -108,6 +108,7 @@ class VideoRequest:
         return dim or feature_lib.BACKBONES[backbone].dim
 
     def range_tag(self) -> str:
+        """The game folder's name for this half and range (see the module docstring)."""
         if self.split_at is not None:
             return f"split-{self.split_at:g}s"
         if self.start is None and self.end is None:
@@ -179,6 +180,8 @@ def link_video(request: VideoRequest) -> None:
     if name is None or not folder.is_dir():
         return
     link = folder / f"{request.half}_{name}"
+    if link.is_symlink() and link.resolve() == request.video.resolve():
+        return  # already there: no write on every rerun of the page
     temporary = folder / f".{link.name}.{os.getpid()}.{threading.get_ident()}"
     temporary.unlink(missing_ok=True)
     temporary.symlink_to(request.video.resolve())

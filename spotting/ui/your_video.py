@@ -93,8 +93,8 @@ def _request_ui(video: Path) -> VideoRequest:
         start = left.number_input("Half starts at (s)", min_value=0.0, step=1.0, key=state.VIDEO_START)
         end = right.number_input("ends at (s, 0: the end)", min_value=0.0, step=1.0, key=state.VIDEO_END) or None
     elif kind == "match":
-        split_at = sidebar.number_input("2nd half starts at (s)", min_value=1.0, value=2700.0, step=1.0,
-                                        key=state.VIDEO_SPLIT_AT)
+        st.session_state.setdefault(state.VIDEO_SPLIT_AT, 2700.0)  # 45:00, a guess the user corrects
+        split_at = sidebar.number_input("2nd half starts at (s)", min_value=1.0, step=1.0, key=state.VIDEO_SPLIT_AT)
     return VideoRequest(video, int(half), extractor, start=start or None, end=end, split_at=split_at, pca=pca,
                         pca_mean=pca_mean, weights=weights)
 
