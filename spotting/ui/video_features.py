@@ -217,6 +217,7 @@ class Job:
 
     @property
     def fraction(self) -> float:
+        """Share of the half's frames done (0 before the first report)."""
         return min(1.0, self.done / self.total) if self.total else 0.0
 
     @property
@@ -228,6 +229,7 @@ class Job:
 
     @property
     def seconds_left(self) -> float | None:
+        """Time left at the current rate; None before two reports."""
         rate = self.frames_per_second
         return (self.total - self.done) / rate if rate > 0 else None
 
