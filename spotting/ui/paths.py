@@ -13,7 +13,8 @@ answer never tells whether a file outside them exists. The app is restricted whe
 
 Data roots: ``STUDIO_DATA_ROOTS`` (folders separated by ``os.pathsep``), by default the SoccerNet
 root (``SOCCERNET_DIR`` or the shared data), its predictions root and the repository's ``assets/``;
-the app's own folders (uploads, converted videos, a checkpoint's split results) are always allowed.
+the app's own folders (uploads, converted videos, your videos' features, a checkpoint's split results)
+are always allowed.
 See SECURITY.md.
 """
 
@@ -87,7 +88,7 @@ def predictions_root(soccernet_root: str) -> Path | None:
 
 def _app_folders() -> list[Path]:
     """Folders the app writes itself; what it reads back from them it wrote."""
-    return [APP_TEMP, studio_cache_dir()]
+    return [APP_TEMP, studio_cache_dir()]  # converted videos, your videos' features, split results
 
 
 def data_roots() -> list[Path]:

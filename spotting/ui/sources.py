@@ -48,6 +48,7 @@ class GameData:
     framerate: float = 2.0  # frames per second the features are drawn with (spotting.ui.task.game_timing)
     rate_note: str = ""  # why the features are not drawn at the picked rate, when the data says so
     rate_warnings: tuple[str, ...] = ()  # a half over 60 minutes at the rate with nothing else known, ...
+    video_offsets: tuple[tuple[int, float], ...] = ()  # (half, where it starts in its video, s) when a video holds more
 
 
 @dataclass(frozen=True)
