@@ -16,7 +16,8 @@ import pytest
 
 @pytest.fixture(scope="module")
 def graph() -> nx.DiGraph:
-    imports = grimp.build_graph("spotting")
+    imports = grimp.build_graph("spotting", exclude_type_checking_imports=True,  # annotations only: no runtime import
+                                 cache_dir=None)  # nothing written into the checkout
     edges = nx.DiGraph()
     for module in imports.modules:
         edges.add_node(module)
