@@ -141,6 +141,12 @@ class SpottingConfig:
             return legacy
 
 
+def describe_suppression(settings: SpottingConfig, classes: tuple[str, ...]) -> str:
+    """One short line: ``hard NMS, 20 s (Throw-in 10 s, Kick-off 60 s)`` — the windows that differ, named."""
+    overrides = ", ".join(f"{classes[i]} {w:g} s" for i, w in settings.class_nms_windows_s if i < len(classes))
+    return f"{settings.suppression} NMS, {settings.nms_window_s:g} s" + (f" ({overrides})" if overrides else "")
+
+
 def default_nms_window_s(spec: Specifications) -> float:
     """The NMS window a task starts from: CALF's 20 s for a set scored by loose Average-mAP (SoccerNet-v2);
     otherwise twice the smallest tolerance of its metric (Ball Action's mAP@1: 2 s, so an event suppresses

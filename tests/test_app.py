@@ -593,3 +593,32 @@ def test_importing_the_app_inside_a_streamlit_server_starts_no_thread():
     done = subprocess.run([sys.executable, "-c", code], cwd=UI.parents[1], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "STUDIO_WARMUP": "1"})
     assert done.stdout.strip().splitlines()[-1:] == ["0"], done.stdout + done.stderr[-2000:]
+
+
+def test_the_model_s_own_nms_windows_are_the_default_and_a_number_overrides_them(app, fixture_root, monkeypatch,
+                                                                                 tmp_path):
+    """#19: calibration saves each class's NMS window in the checkpoint; the page used one slider window for
+    every class and never those. Default now: the model's own (and said so); a number: one window for all."""
+    from dataclasses import replace
+
+    from spotting.checkpoint import load_checkpoint
+    from spotting.infer import score_game
+    from spotting.postprocess import SpottingConfig, detect_events
+    from spotting.soccernet import game_at
+
+    loaded = load_checkpoint(fixture_root / "model.pt", "cpu")
+    own = SpottingConfig(nms_window_s=4.0, class_nms_windows_s={CLASSES.index("Goal"): 60.0})
+    path = save_checkpoint(tmp_path / "own.pt", loaded.model, FEATURES, postprocessing=own.to_dict())
+    monkeypatch.setenv("STUDIO_DEMO_CHECKPOINT", str(path))
+    scores = score_game(loaded, game_at(fixture_root / "soccernet" / GAME_NAME, features=FEATURES))
+    expected = {w: int((detect_events(scores, s).half == 1).sum())
+                for w, s in (("own", own), (20.0, replace(own, nms_window_s=20.0, class_nms_windows_s=())))}
+    assert expected["own"] != expected[20.0]
+    app.session_state["threshold"] = 0.0
+    run_clean(app)
+    assert app.session_state["nms"] == "own" and app.query_params["nms"] in ("own", ["own"])
+    assert len(event_rows(app)) == expected["own"]
+    assert any("Its own NMS: hard NMS, 4 s (Goal 60 s)" in c.value for c in app.sidebar.caption)
+    app.select_slider(key="nms").set_value(20.0)
+    run_clean(app)
+    assert len(event_rows(app)) == expected[20.0] and app.query_params["nms"] in ("20", ["20"])

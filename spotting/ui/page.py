@@ -24,7 +24,7 @@ import numpy as np
 import streamlit as st
 
 from spotting.errors import InputError
-from spotting.postprocess import apply_thresholds, default_nms_window_s
+from spotting.postprocess import apply_thresholds, describe_suppression
 from spotting.soccernet import HALVES, Annotations
 from spotting.specs import Specifications
 from spotting.ui import compat, panels, player, scoring, sidebar, sources, state
@@ -47,26 +47,29 @@ COLUMNS = (0.6, 0.4)  # player | what changes it and the event list
 TABLE_PX = 330  # the event list's height beside the player
 
 
-def thresholds_ui(has_model: bool, spec: Specifications | None = None) -> tuple[float, float, int]:
-    """Confidence threshold, NMS window (the task's default for a new class set: 20 s for SoccerNet-v2,
-    2 s for Ball Action) and match tolerance (values also kept in session state)."""
+def thresholds_ui(has_model: bool, spec: Specifications | None = None) -> tuple[float, float | None, int]:
+    """Confidence threshold, NMS window (None: the model's own, per class; reset to it for a new class set)
+    and match tolerance (values also kept in session state)."""
     if spec is not None and st.session_state.get(state.NMS_TASK) not in (spec.name, state.URL_TASK):
-        st.session_state[state.NMS] = default_nms_window_s(spec)
+        st.session_state[state.NMS] = state.NMS_OWN
     if spec is not None:
         st.session_state[state.NMS_TASK] = spec.name
-    for key, default in ((state.THRESHOLD, state.DEFAULT_THRESHOLD), (state.NMS, state.DEFAULT_NMS),
+    for key, default in ((state.THRESHOLD, state.DEFAULT_THRESHOLD), (state.NMS, state.NMS_OWN),
                          (state.TOLERANCE, state.DEFAULT_TOLERANCE)):
         st.session_state.setdefault(key, default)  # defaults via session state: a link may have set them
     threshold = st.slider("Confidence threshold", 0.0, 1.0, step=0.01, key=state.THRESHOLD,
                           help="Events below it are hidden, left out of the metrics at this threshold and of exports.")
     left, right = st.columns(2)
-    nms = left.slider("NMS window (s)", 2.0, 60.0, step=1.0, key=state.NMS, disabled=not has_model,
-                      help="A model's predictions: one event per class within this window. Results files are "
-                           "drawn as they are.")
+    nms = left.select_slider("NMS window", state.NMS_CHOICES, key=state.NMS, disabled=not has_model,
+                             format_func=lambda v: "model's own" if v == state.NMS_OWN else f"{v:g} s",
+                             help="A model's predictions: one event per class within this window. The model's own: "
+                                  "each class's window as calibrated on validation games and saved in the checkpoint "
+                                  "(without: its task's, 20 s for SoccerNet-v2, 2 s for Ball Action); a number: the "
+                                  "same window for every class. Results files are drawn as they are.")
     tolerance = right.select_slider("Match tolerance δ (s)", state.TOLERANCES_S, key=state.TOLERANCE,
                                     help="A prediction matches a ground truth within ±δ/2 (SoccerNet). "
                                          "Average-mAP loose uses δ = 5…60 s, tight δ = 1…5 s.")
-    return float(threshold), float(nms), int(tolerance)
+    return float(threshold), None if nms == state.NMS_OWN else float(nms), int(tolerance)
 
 
 def _known(key: str, classes: tuple[str, ...]) -> list[str]:
@@ -232,7 +235,7 @@ def draw_player(data: sources.GameData, half: int, figure: dict, shown: list[Sou
     return start_s
 
 
-def run_model(choices: sidebar.PredictionChoices, data: sources.GameData, nms: float, where) -> object | None:
+def run_model(choices: sidebar.PredictionChoices, data: sources.GameData, nms: float | None, where) -> object | None:
     """Run (or fetch from cache) the chosen model; its candidates join the sources; returns its scores."""
     choice = choices.model
     if choice is None:
@@ -251,8 +254,9 @@ def run_model(choices: sidebar.PredictionChoices, data: sources.GameData, nms: f
         choices.errors.append(error)
         return None
     choices.results.insert(0, (choice.name, events))
+    own = f" Its own NMS: {describe_suppression(scoring.model_settings(choice.checkpoint), scores.spec.classes)}."
     st.sidebar.caption(f"**{choice.name}** ran on **{scores.device}** in {scores.seconds:.1f} s "
-                       "(cached: thresholds never re-run it).")
+                       "(cached: thresholds never re-run it)." + (own if nms is None and scores.spec else ""))
     return scores
 
 
@@ -280,7 +284,7 @@ def fit_model(choices: sidebar.PredictionChoices, data: sources.GameData) -> sou
     return data
 
 
-def page_url(data: sources.GameData, half: int, nms: float, threshold: float, tolerance: int,
+def page_url(data: sources.GameData, half: int, nms: float | None, threshold: float, tolerance: int,
              class_thresholds: dict[int, float], now: float) -> dict:
     """This view as URL parameters (every key from spotting.ui.state)."""
     source = st.session_state.get(state.SOURCE, state.SOURCE_DEMO)
@@ -288,7 +292,7 @@ def page_url(data: sources.GameData, half: int, nms: float, threshold: float, to
     features = st.session_state.get(state.SN_FEATURES) if source == state.SOURCE_SOCCERNET and data.feature_halves else None
     found = sources.feature_names(data.game)
     return state.game_url(
-        source=source, half=half, nms=nms, threshold=threshold, tolerance=tolerance, class_thresholds=class_thresholds,
+        source=source, half=half, nms=state.NMS_OWN if nms is None else nms, threshold=threshold, tolerance=tolerance, class_thresholds=class_thresholds,
         now_s=now, split=st.session_state.get(state.SN_SPLIT), game=data.game.name,
         saved=st.session_state.get(state.saved_key(data.game.name)), results=results,
         features=features if found and features != found[0] else None,  # the default needs no parameter

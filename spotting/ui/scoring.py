@@ -94,23 +94,38 @@ def game_scores(checkpoint: str | Path, game: Game, halves: tuple[int, ...],
         return store[key]
 
 
-def model_events(checkpoint: str | Path, game: Game, halves: tuple[int, ...], nms_window_s: float) -> Annotations:
-    """NMS candidates of every class (no threshold): once per NMS window; thresholds filter them later."""
-    return _detected_events(*_key(checkpoint, game, halves), float(nms_window_s))
+def model_events(checkpoint: str | Path, game: Game, halves: tuple[int, ...], nms_window_s: float | None) -> Annotations:
+    """NMS candidates of every class (no threshold): once per NMS setting; thresholds filter them later.
+    ``nms_window_s`` None: the checkpoint's own windows (calibrated per class, else its task's)."""
+    return _detected_events(*_key(checkpoint, game, halves), None if nms_window_s is None else float(nms_window_s))
+
+
+def model_settings(checkpoint: str | Path):
+    """The checkpoint's own post-processing (``SpottingConfig``: calibrated, else its task's defaults),
+    read once per file version."""
+    return _model_settings(str(checkpoint), stamp(checkpoint))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _model_settings(checkpoint: str, mtime: float):
+    from spotting.postprocess import SpottingConfig
+
+    loaded = _load_model(checkpoint, mtime)
+    return SpottingConfig.from_checkpoint_info(loaded.info, loaded.spec)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _detected_events(checkpoint: str, mtime: float, game: Game, halves: tuple[int, ...],
-                     nms_window_s: float) -> Annotations:
+                     nms_window_s: float | None) -> Annotations:
     from dataclasses import replace
 
-    from spotting.postprocess import SpottingConfig, detect_events
+    from spotting.postprocess import detect_events
 
-    loaded = _load_model(checkpoint, mtime)
-    # The checkpoint's own post-processing (suppression kind, calibrated refinement), with the page's NMS
-    # window for every class (the slider) and no threshold (the page applies its thresholds afterwards).
-    saved = SpottingConfig.from_checkpoint_info(loaded.info, getattr(loaded, "spec", None))
-    settings = replace(saved, nms_window_s=nms_window_s, class_nms_windows_s=(), threshold=0.0, class_thresholds=())
+    # The checkpoint's own post-processing (suppression kind, calibrated windows and refinement), or the
+    # page's one NMS window for every class, and no threshold (the page applies its thresholds afterwards).
+    settings = replace(_model_settings(checkpoint, mtime), threshold=0.0, class_thresholds=())
+    if nms_window_s is not None:
+        settings = replace(settings, nms_window_s=nms_window_s, class_nms_windows_s=())
     return detect_events(game_scores(checkpoint, game, halves), settings)
 
 

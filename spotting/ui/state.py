@@ -106,10 +106,10 @@ Q_LANES = "classes"  # classes on the timeline, comma-separated (absent: all)
 Q_TAB = "tab"  # the open tab under the player, lower case
 Q_FILTER = "show"  # the event filter's code
 
-TOLERANCES_S = (1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60)
+TOLERANCES_S, DEFAULT_TOLERANCE = (1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60), 10
 DEFAULT_THRESHOLD = 0.2  # the demo model on the demo game: precision 0.94, recall 0.88 at δ = 10 s (best F1)
-DEFAULT_TOLERANCE = 10
-DEFAULT_NMS = 20.0
+NMS_OWN = "own"  # NMS value: the model's own windows (calibrated per class, else its task's)
+NMS_CHOICES = (NMS_OWN, *(float(w) for w in range(2, 61)))  # the slider's values, seconds
 SPLITS = ("test", "valid", "train", "challenge", "all folders")
 SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD, SOURCE_VIDEO = "Demo game", "SoccerNet folder", "Upload files", "Your video"
 SOURCE_CODES = dict(demo=SOURCE_DEMO, soccernet=SOURCE_SOCCERNET, upload=SOURCE_UPLOAD, video=SOURCE_VIDEO)  # URL src
@@ -221,9 +221,9 @@ def restore_from_url() -> None:
     notes: list[str] = []
     if (value := _url_number(params, Q_THRESHOLD, 0.0, 1.0, notes, step=0.01)) is not None:
         st.session_state[THRESHOLD] = value
-    if (value := _url_number(params, Q_NMS, 2.0, 60.0, notes, step=1.0)) is not None:
-        st.session_state[NMS] = value
-        st.session_state[NMS_TASK] = URL_TASK  # the link's window holds for the first game shown
+    own = params.get(Q_NMS) == NMS_OWN
+    if (value := NMS_OWN if own else _url_number(params, Q_NMS, 2.0, 60.0, notes, step=1.0)) is not None:
+        st.session_state[NMS], st.session_state[NMS_TASK] = value, URL_TASK  # the link's holds for the first game
     if (value := _url_number(params, Q_TOLERANCE, min(TOLERANCES_S), max(TOLERANCES_S), notes)) is not None:
         st.session_state[TOLERANCE] = min(TOLERANCES_S, key=lambda t: abs(t - value))
         if st.session_state[TOLERANCE] != value:
@@ -357,7 +357,7 @@ def shared_url(threshold: float, tolerance: int, class_thresholds: dict, classes
     return url
 
 
-def game_url(*, source: str, half: int, nms: float, threshold: float, tolerance: int,
+def game_url(*, source: str, half: int, nms: float | str, threshold: float, tolerance: int,
              class_thresholds: dict[int, float], now_s: float = 0.0, split: str | None = None,
              game: str | None = None, saved: list[str] | None = None, results: list[str] | None = None,
              features: str | None = None, model: str | None = None, lanes: list[str] | None = None,
@@ -369,7 +369,7 @@ def game_url(*, source: str, half: int, nms: float, threshold: float, tolerance:
     events, no ``tab`` for the first tab), so a plain link stays short.
     """
     code = next((c for c, s in SOURCE_CODES.items() if s == source), "demo")
-    url: dict[str, str | list[str]] = {Q_SOURCE: code, Q_HALF: str(int(half)), Q_NMS: f"{nms:g}",
+    url: dict[str, str | list[str]] = {Q_SOURCE: code, Q_HALF: str(int(half)), Q_NMS: nms if nms == NMS_OWN else f"{nms:g}",
                                        **shared_url(threshold, tolerance, class_thresholds, classes)}
     if code == "soccernet" and game:
         url[Q_SPLIT] = split or SPLITS[0]
