@@ -102,7 +102,7 @@ def describe_report(report: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     from spotting.checkpoint import load_checkpoint
     from spotting.errors import InputError
-    from spotting.soccernet import select_games
+    from spotting.selection import select_games
 
     p = argparse.ArgumentParser(prog="python -m spotting.calibration", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, required=True)

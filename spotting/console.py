@@ -31,10 +31,9 @@ def calibrate() -> int:
 
 def evaluate() -> int:
     """``spotting-evaluate`` = ``python -m spotting.evaluate``."""
-    from spotting.cli import run_cli
-    from spotting.evaluate import main
+    from spotting.evaluate import cli
 
-    return run_cli(main)
+    return cli()
 
 
 def synth() -> int:

@@ -280,7 +280,7 @@ def _selected_games(args, loaded: LoadedModel, features: str) -> tuple[list, lis
     without ``--skip-incomplete``, is an :class:`InputError` (exit 2), each incomplete game named first."""
     import sys
 
-    from spotting.soccernet import select_games
+    from spotting.selection import select_games
 
     skipped: list[tuple[str, str]] = []
     games = select_games(args.soccernet_dir, args.split, features, require="features",

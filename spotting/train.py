@@ -46,7 +46,8 @@ from spotting.metrics import average_map
 from spotting.model import CALF, ModelConfig, count_parameters
 from spotting.postprocess import default_nms_window_s, default_refinement, detect_events
 from spotting.sampling import BatchLoader, ChunkSampler, HalfData, load_halves
-from spotting.soccernet import DEFAULT_FEATURES, Annotations, Game, select_games
+from spotting.selection import select_games
+from spotting.soccernet import DEFAULT_FEATURES, Annotations, Game
 from spotting.timebase import check_game_rates
 
 

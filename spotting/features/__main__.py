@@ -71,7 +71,7 @@ def _extract(argv: list[str]) -> int:
 
 
 def _games(args, features: str):
-    from spotting.soccernet import select_games
+    from spotting.selection import select_games
 
     return select_games(args.soccernet_dir, args.split, features, require="features")
 

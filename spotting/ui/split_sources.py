@@ -24,7 +24,8 @@ from spotting.datatree import Tree, detect_specifications
 from spotting.errors import InputError
 from spotting.metrics import SpottingMetrics, average_map
 from spotting.results import RESULTS_FILE
-from spotting.soccernet import Annotations, find_games, read_labels
+from spotting.selection import find_games
+from spotting.soccernet import Annotations, read_labels
 from spotting.specs import SOCCERNET_V2, Specifications
 
 
