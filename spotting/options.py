@@ -40,10 +40,9 @@ def command_parser(prog: str, description: str, examples: Sequence[str]) -> argp
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def add_soccernet_dir(parser: argparse.ArgumentParser | argparse._ActionsContainer, extra: str = "") -> None:
-    """``--soccernet-dir``, defaulting to ``$SOCCERNET_DIR`` as the app does; required where that is unset.
-
-    (Call :func:`require_soccernet_dir` after parsing where the option sits in a mutually exclusive group.)"""
+def add_soccernet_dir(parser: argparse._ActionsContainer, extra: str = "") -> None:
+    """``--soccernet-dir``, defaulting to ``$SOCCERNET_DIR`` as the app does. Not ``required`` for argparse
+    (it cannot be inside infer's ``--game-dir`` group): call :func:`require_soccernet_dir` after parsing."""
     default = os.environ.get(SOCCERNET_DIR_ENV) or None
     parser.add_argument("--soccernet-dir", type=Path, default=default, required=False,
                         help=f"{HELP['--soccernet-dir']}{extra} (default: ${SOCCERNET_DIR_ENV}, as the app reads it; "
