@@ -59,11 +59,11 @@ def part_infer(repeats: int) -> dict:
     import torch
 
     from spotting.checkpoint import load_checkpoint, save_checkpoint
-    from spotting.infer import infer_game
+    from spotting.infer import score_game
     from spotting.model import CALF, ModelConfig
-    from spotting.postprocess import Refinement, SpottingConfig, spot_events
+    from spotting.postprocess import SpottingConfig, spot_events
     from spotting.results import write_results
-    from spotting.soccernet import load_features
+    from spotting.soccernet import game_at
 
     from spotting.demo import DEMO_CHECKPOINT, DEMO_FEATURES, DEMO_GAME_DIR
 
@@ -84,9 +84,8 @@ def part_infer(repeats: int) -> dict:
             loaded = load_checkpoint(tmp / "model.pt", "cpu")
 
         def one_game() -> None:
-            features = {h: load_features(tmp / f"{h}_features.npy", dim=512) for h in (1, 2)}
-            scores = infer_game(loaded, features)
-            events = spot_events(scores, SpottingConfig(refinement=Refinement.from_checkpoint_info(loaded.info)))
+            scores = score_game(loaded, game_at(tmp, features="features.npy"))
+            events = spot_events(scores, SpottingConfig.from_checkpoint_info(loaded.info, loaded.spec))
             write_results(tmp / "results_spotting.json", events, "game", force=True)
 
         out[f"full game (load, infer, NMS, json), {name}"] = _median(one_game, repeats)

@@ -104,14 +104,14 @@ def evaluate_checkpoint(checkpoint: Path, games: list[Game]) -> dict[str, float]
     (`` head``), both with 20-s hard NMS."""
     from tqdm import tqdm
 
-    from spotting.infer import infer_game, load_checkpoint
+    from spotting.infer import load_checkpoint, score_game
     from spotting.metrics import average_map
     from spotting.postprocess import Refinement, SpottingConfig, detect_events
 
     loaded = load_checkpoint(checkpoint)
     labels, scores = [], []
     for game in tqdm(games, desc=f"evaluating {checkpoint.parent.name}", unit="game"):
-        scores.append(infer_game(loaded, {h: game.load_features(h, dim=loaded.feature_dim) for h in (1, 2)}))
+        scores.append(score_game(loaded, game))
         labels.append(game.read_labels())
     variants = {"": SpottingConfig.from_checkpoint_info(loaded.info, loaded.spec),
                 " uniform": SpottingConfig(refinement=Refinement()),

@@ -23,15 +23,12 @@ from spotting.checkpoint import LoadedModel, load_checkpoint
 from spotting.errors import InputError
 from spotting.model import CALF
 from spotting.specs import Specifications
+from spotting.stitching import chunk_boundaries, chunk_starts, stitch, stitch_detections
 
-__all__ = ["HalfScores", "GameScores", "LoadedModel", "load_checkpoint", "infer_half", "infer_game",
+__all__ = ["HalfScores", "GameScores", "LoadedModel", "load_checkpoint", "infer_half", "infer_game", "score_game",
            "chunk_starts", "chunk_boundaries", "stitch", "stitch_detections"]
 
 Progress = Callable[[int, int], None]
-# A slot's runner-up classes are candidates only from this score on (its arg-max class always is):
-# a third as many candidates per game as with every class, for 0.001 of Average-mAP on the
-# validation demo games — smaller result files, faster NMS and export.
-MIN_RUNNER_UP_SCORE = 0.01
 CPU_BATCH, ACCELERATOR_BATCH = 12, 64  # chunks per head pass (see infer_half)
 
 
@@ -52,58 +49,6 @@ class GameScores:
     device: str
     seconds: float
     spec: Specifications | None = None  # the model's task (class names of the columns, evaluation rate)
-
-
-def chunk_starts(num_frames: int, chunk: int, stride: int) -> np.ndarray:
-    """Start frames of the chunks covering ``num_frames``; the last one is shifted back to end at the end."""
-    if num_frames <= chunk:
-        return np.zeros(1, dtype=np.int64)
-    starts = np.arange(0, num_frames - chunk + 1, stride, dtype=np.int64)
-    if starts[-1] != num_frames - chunk:
-        starts = np.append(starts, num_frames - chunk)
-    return starts
-
-
-def chunk_boundaries(starts: np.ndarray, chunk: int, num_frames: int) -> np.ndarray:
-    """``(len(starts) + 1,)`` frame ranges: chunk i owns ``[b[i], b[i+1])`` (middle of each overlap)."""
-    inner = (starts[1:] + starts[:-1] + chunk) // 2
-    return np.concatenate(([0], inner, [num_frames])).astype(np.int64)
-
-
-def stitch(chunk_values: np.ndarray, starts: np.ndarray, num_frames: int) -> np.ndarray:
-    """``(num_chunks, chunk, K)`` per-chunk values → ``(num_frames, K)``."""
-    chunk = chunk_values.shape[1]
-    bounds = chunk_boundaries(starts, chunk, num_frames)
-    frames = np.arange(num_frames)
-    owner = np.searchsorted(bounds[1:], frames, side="right")
-    return chunk_values[owner, frames - starts[owner]]
-
-
-def stitch_detections(spotting: np.ndarray, starts: np.ndarray, chunk: int, num_frames: int) -> np.ndarray:
-    """Chunk detections ``(num_chunks, N, 2 + C)`` → ``(num_frames, C)`` scores (max per cell).
-
-    A slot scores every class with confidence × class probability (the chance that it holds an event
-    of that class), not only its arg-max class: when two actions share a moment (a penalty and the
-    shot on target, a foul and the card) one slot's runner-up class is often the second event. On the
-    validation demo games this lifts loose Average-mAP from 0.78 to 0.84 (penalties 0.44 → 0.66).
-    A detection's relative position p was trained as t / chunk, so it decodes to round(p · chunk)
-    (the reference's floor(p · (chunk − 1)) is off by up to one frame). Each detection is kept only
-    if it falls inside the frames its chunk owns; runner-up classes under ``MIN_RUNNER_UP_SCORE`` are dropped.
-    """
-    num_chunks, _, width = spotting.shape
-    bounds = chunk_boundaries(starts, chunk, num_frames)
-    local = np.clip(np.rint(spotting[..., 1] * chunk).astype(np.int64), 0, chunk - 1)  # (num_chunks, N)
-    frame = starts[:, None] + local
-    owned = (frame >= bounds[:-1, None]) & (frame < bounds[1:, None])
-    probabilities = spotting[..., 2:][owned]  # (K, C)
-    score = (spotting[..., 0][owned][:, None] * probabilities).astype(np.float32)
-    best = probabilities.argmax(axis=1)
-    runner_up = score < MIN_RUNNER_UP_SCORE
-    runner_up[np.arange(best.size), best] = False
-    score[runner_up] = 0.0
-    detection = np.zeros((num_frames, width - 2), dtype=np.float32)
-    np.maximum.at(detection, (frame[owned][:, None], np.arange(width - 2)[None, :]), score)
-    return detection
 
 
 def _pad_codes(codes: torch.Tensor, margin: int, length: int) -> torch.Tensor:
@@ -184,6 +129,35 @@ def infer_game(loaded: LoadedModel, features: dict[int, np.ndarray], progress: P
     return GameScores(halves=halves, device=str(loaded.device), seconds=time.perf_counter() - started, spec=loaded.spec)
 
 
+def score_game(loaded: LoadedModel, game, progress: Progress | None = None,
+               halves: tuple[int, ...] = (1, 2)) -> GameScores:
+    """The one way to score a game (``spotting.soccernet.Game``): its halves' features, memory-mapped and
+    checked (dimension, NaN/Inf), through :func:`infer_game`, outputs checked.
+
+    Used by inference, calibration, training's validation, the demo build and the app. Float16 and
+    float32 features go to the model by torch (no numpy copy). ``progress(done, total)`` counts chunks
+    over the halves. Raises :class:`InputError` naming the features file when a value does not fit
+    float32 (|x| > 3.4e38, which would reach the model as infinity) or when the model's outputs on a
+    half are not finite (NaN scores would silently give the half no events).
+    """
+    features = {half: game.load_features(half, dim=loaded.feature_dim) for half in halves}
+    for half, array in features.items():
+        if array.dtype.itemsize > 4 and array.size:
+            with np.errstate(over="ignore"):
+                too_large = float(np.abs(array).max()) > np.finfo(np.float32).max
+            if too_large:
+                raise InputError(game.features_path(half), "values too large for 32-bit floats (|x| > 3.4e38): "
+                                 "the model would see infinities", "check how the features were computed")
+    with np.errstate(invalid="ignore"):
+        scores = infer_game(loaded, features, progress=progress)
+    for half, half_scores in scores.halves.items():
+        if not (np.isfinite(half_scores.segmentation).all() and np.isfinite(half_scores.detection).all()):
+            raise InputError(game.features_path(half), "the model's outputs on these features are not finite",
+                             "the features are far outside the range the model was trained on, or the "
+                             "checkpoint is damaged")
+    return scores
+
+
 def save_scores(path: str | Path, scores: GameScores) -> Path:
     """Keep the curves and detection scores (``.npz``) for the app or later analysis."""
     arrays = {}
@@ -217,16 +191,17 @@ def _infer_one(loaded: LoadedModel, game, out: Path, config, force: bool, scores
 
     from spotting.postprocess import spot_events
     from spotting.results import write_results
+    from spotting.soccernet import load_features
     from spotting.timebase import check_game_rates
 
     if out.exists() and not force:  # check before spending time on inference
         raise InputError(out, "already exists", "pass --force to overwrite it or choose another --out")
-    features = {h: game.load_features(h, dim=loaded.feature_dim) for h in (1, 2)}
     # Features at another rate than the model's: exit 2 naming the file, both rates and the fix.
-    for warning in check_game_rates(game, {h: int(f.shape[0]) for h, f in features.items()}, loaded.framerate,
-                                    loaded.spec):
+    frames = {h: int(load_features(game.features_path(h), dim=loaded.feature_dim, check_finite=False).shape[0])
+              for h in (1, 2)}  # the headers only: score_game reads and checks the values
+    for warning in check_game_rates(game, frames, loaded.framerate, loaded.spec):
         print(f"warning: {warning}", file=sys.stderr)
-    scores = infer_game(loaded, features)
+    scores = score_game(loaded, game)
     events = spot_events(scores, config)
     write_results(out, events, url_local=game.name, force=force, classes=loaded.spec, framerate=loaded.spec.framerate)
     if scores_out is not None:
@@ -308,6 +283,23 @@ def _selected_games(args, loaded: LoadedModel, features: str) -> tuple[list, lis
     return games, incomplete
 
 
+def postprocessing(loaded: LoadedModel, threshold: float = 0.0, nms_window_s: float | None = None,
+                   refine_window_s: float | None = None):
+    """The checkpoint's calibrated :class:`~spotting.postprocess.SpottingConfig` (its task's defaults
+    when it has none) with the command's overrides: a threshold, one NMS window for every class, a
+    uniform refinement window (0: off)."""
+    from dataclasses import replace
+
+    from spotting.postprocess import Refinement, SpottingConfig
+
+    config = replace(SpottingConfig.from_checkpoint_info(loaded.info, loaded.spec), threshold=threshold)
+    if nms_window_s is not None:
+        config = replace(config, nms_window_s=nms_window_s, class_nms_windows_s=())
+    if refine_window_s is not None:
+        config = replace(config, refinement=Refinement.uniform(refine_window_s, num_classes=loaded.spec.num_classes))
+    return config
+
+
 def build_parser() -> argparse.ArgumentParser:
     """``python -m spotting.infer``'s options (the shared ones from :mod:`spotting.options`)."""
     from spotting.options import (add_device, add_features, add_force, add_out, add_out_dir, add_postprocess_options,
@@ -332,7 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
                "dataset)", required=False)
     add_out_dir(p, RESULTS_FILE)
     add_device(p)
-    add_postprocess_options(p, f"the model's task's, {DEFAULT_NMS_WINDOW_S:g} for SoccerNet-v2, 2 for Ball Action")
+    add_postprocess_options(p, f"the checkpoint's calibrated per-class windows, else its task's: {DEFAULT_NMS_WINDOW_S:g} "
+                            "for SoccerNet-v2, 2 for Ball Action; given, one window for every class")
     p.add_argument("--skip-incomplete", action="store_true", help="spot the games of the split that have both halves' "
                    "features, and list the others at the end (default: exit 2 naming them)")
     p.add_argument("--refine-window", type=float, default=None, help="move every class's events to the segmentation "
@@ -347,7 +340,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from spotting import distributed
     from spotting.cli import plural, print_summary
-    from spotting.postprocess import Refinement, SpottingConfig, default_nms_window_s
     from spotting.results import RESULTS_FILE
     from spotting.soccernet import game_at
 
@@ -361,11 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     rank = distributed.environment()
     loaded = load_checkpoint(args.checkpoint, str(distributed.local_device(args.device, rank)))
     features = args.features or loaded.features
-    num_classes = loaded.spec.num_classes
-    refinement = (Refinement.from_checkpoint_info(loaded.info, num_classes) if args.refine_window is None
-                  else Refinement.uniform(args.refine_window, num_classes=num_classes))
-    nms_window = default_nms_window_s(loaded.spec) if args.nms_window is None else args.nms_window
-    config = SpottingConfig(threshold=args.threshold, nms_window_s=nms_window, refinement=refinement)
+    config = postprocessing(loaded, args.threshold, args.nms_window, args.refine_window)
     if args.game_dir is not None:
         if not rank.is_main:  # one game: one process writes it
             return 0

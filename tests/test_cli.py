@@ -101,7 +101,7 @@ def test_infer_bad_checkpoint_exit_2(setup, tmp_path: Path) -> None:
     assert result.returncode == 2 and "bad.pt" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_infer_split_with_progress(setup, tmp_path: Path) -> None:
+def test_infer_split_no_game_of_exits_2(setup, tmp_path: Path) -> None:
     result = run("spotting.infer", "--soccernet-dir", str(setup["data"]), "--split", "test", "--checkpoint",
                  str(setup["checkpoint"]), "--out-dir", str(tmp_path / "out"))
     assert result.returncode == 2 and "no game of split 'test'" in result.stderr  # not a SoccerNet test game

@@ -17,11 +17,10 @@ import argparse
 import importlib
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -59,7 +58,6 @@ class Row:
     good: Callable[[dict], list[str]]
     split_option: str | None = None  # the option that selects games, if any
     summary: str = ""  # the summary line's first word(s)
-    extra: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -200,3 +200,61 @@ def test_split_inference_refuses_existing_results_before_inferring_any_game(tmp_
     assert not (tmp_path / "out" / "a").exists() and existing.read_text() == "mine"
     assert infer_split(loaded, games, tmp_path / "out", SpottingConfig(), force=True, show_progress=False)[0] == 2
     assert existing.read_text() != "mine"
+
+
+def _tiny_games(tmp_path, lengths=((700, 650), (300, 900)), dim: int = 24):
+    from spotting.checkpoint import load_checkpoint, save_checkpoint
+    from spotting.soccernet import Game
+
+    config = ModelConfig(feature_dim=dim, chunk_seconds=30, receptive_field_seconds=10)
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "m.pt", CALF(config), "f.npy"), "cpu")
+    games = []
+    for i, halves in enumerate(lengths):
+        folder = tmp_path / "data" / f"game{i}"
+        folder.mkdir(parents=True)
+        for half, n in zip((1, 2), halves):
+            np.save(folder / f"{half}_f.npy", np.random.default_rng(i).standard_normal((n, dim)).astype(np.float16))
+        games.append(Game(folder, f"game{i}", "f.npy"))
+    return loaded, games
+
+
+def test_score_game_reports_progress_over_both_halves_and_equals_infer_game(tmp_path) -> None:
+    """Progress counts chunks over both halves, never backwards, ending at the total; the scores are
+    those of infer_game on the same features (float16 converted by torch)."""
+    from spotting.infer import infer_game, score_game
+
+    loaded, games = _tiny_games(tmp_path)
+    calls = []
+    scores = score_game(loaded, games[0], progress=lambda done, total: calls.append((done, total)))
+    c = loaded.config
+    expected = sum(len(chunk_starts(n, c.chunk_size, c.chunk_size - c.receptive_field)) for n in (700, 650))
+    assert calls[-1] == (expected, expected) and len({t for _, t in calls}) == 1
+    assert all(b[0] > a[0] for a, b in zip(calls, calls[1:]))
+    direct = infer_game(loaded, {h: np.load(games[0].features_path(h)).astype(np.float32) for h in (1, 2)})
+    for half in (1, 2):
+        np.testing.assert_array_equal(scores.halves[half].segmentation, direct.halves[half].segmentation)
+        np.testing.assert_array_equal(scores.halves[half].detection, direct.halves[half].detection)
+
+
+def test_split_inference_shows_a_progress_bar_per_game(tmp_path, monkeypatch) -> None:
+    """On a terminal, split inference draws one bar that reaches every game of the split."""
+    import io
+    import sys
+
+    from spotting.infer import infer_split
+    from spotting.postprocess import SpottingConfig
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    loaded, games = _tiny_games(tmp_path)
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert infer_split(loaded, games, tmp_path / "out", SpottingConfig())[0] == 2
+    shown = terminal.getvalue()
+    assert "inference (cpu)" in shown and "0/2" in shown and "2/2" in shown
+    assert all((tmp_path / "out" / g.name / "results_spotting.json").is_file() for g in games)
+    terminal.seek(0), terminal.truncate()
+    assert infer_split(loaded, games, tmp_path / "quiet", SpottingConfig(), show_progress=False)[0] == 2
+    assert terminal.getvalue() == ""

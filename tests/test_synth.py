@@ -211,3 +211,18 @@ def test_stats_json_is_what_the_script_computes() -> None:
     stored = json.loads((Path(__file__).resolve().parents[1] / "spotting" / "synth" / "stats.json").read_text())
     assert module.compute_stats(SHARED_DATA) == stored
     assert stored["games"] == 200 and abs(stored["events_per_game"] - 220) < 1
+
+
+def test_every_class_has_its_own_scene_and_an_unknown_class_has_none() -> None:
+    """Each of the 17 classes (and the celebration) is drawn as its own shot, distinct from every other;
+    a class without a scene is an error, not another class's picture (the features would lie)."""
+    from spotting.synth.scenes import _template
+
+    kit, other, sponsors = (0, 0, 200), (200, 200, 200), ((10, 10, 10), (200, 200, 0))
+    shots = {cls: _template(cls, kit, other, np.random.default_rng(0), sponsors) for cls in (*CLASSES, "celebration")}
+    names = list(shots)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not np.array_equal(shots[a], shots[b]), (a, b)
+    with pytest.raises(ValueError, match="no synthetic scene for class 'Shot'"):
+        _template("Shot", kit, other, np.random.default_rng(0), sponsors)

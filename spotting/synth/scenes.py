@@ -187,11 +187,13 @@ def _template(cls: str, kit: tuple, other: tuple, rng: np.random.Generator, spon
         grass(img, 120, 70)
         _referee_close_up(img, 140)
         player(img, 330, 200, 90, kit)
-    else:  # Yellow->red card: second yellow, then red, one in each hand, on the pitch
+    elif cls == "Yellow->red card":  # second yellow, then red, one in each hand, on the pitch
         crowd(img, 0, 60, rng, dark=0.7)
         grass(img, 60, 90, slant=0.5)
         _referee_close_up(img, 199)
         player(img, 60, 224, 150, kit)
+    else:  # a class without a scene would silently look like another one: the features would lie
+        raise ValueError(f"no synthetic scene for class {cls!r}")
     return img
 
 

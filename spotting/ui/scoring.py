@@ -77,47 +77,21 @@ def is_scored(checkpoint: str | Path, game: Game, halves: tuple[int, ...]) -> bo
 
 def game_scores(checkpoint: str | Path, game: Game, halves: tuple[int, ...],
                 progress: Callable[[int, int], None] | None = None):
-    """Run the checkpoint on the game's features → ``GameScores``, once per (checkpoint, game)."""
-    from spotting.infer import infer_game
+    """Run the checkpoint on the game's features → ``GameScores``, once per (checkpoint, game), through
+    the library's one :func:`spotting.infer.score_game` (a bad file is named as the user knows it)."""
+    from spotting.infer import score_game
 
     key = _key(checkpoint, game, halves)
     store, lock = _scores_store()
     with lock:
         if key not in store:
             try:
-                loaded = _load_model(key[0], key[1])
-                features = {half: float32_features(game, half, loaded.feature_dim) for half in halves}
-                with np.errstate(invalid="ignore"):  # NaN outputs are refused by check_scores, naming the files
-                    scores = infer_game(loaded, features, progress=progress)
+                store[key] = score_game(_load_model(key[0], key[1]), game, progress=progress, halves=halves)
             except InputError as error:
                 raise upload_name(error) from None
-            check_scores(scores, key[0], game)
-            store[key] = scores
             while len(store) > MAX_SCORED_GAMES:
                 store.pop(next(iter(store)))
         return store[key]
-
-
-def float32_features(game: Game, half: int, dim: int) -> np.ndarray:
-    """A half's features as the model takes them; values past float32's range (which would become
-    ±Inf there, and NaN scores after) are refused naming the file, like non-finite values are."""
-    with np.errstate(over="ignore"):  # overflow is what the check below reports
-        features = np.array(game.load_features(half, dim=dim), dtype=np.float32)
-    if not np.isfinite(features).all():
-        raise upload_name(InputError(game.features_path(half), "values too large for 32-bit floats (|x| > 3.4e38): "
-                                     "the model would see infinities", "check how the features were computed"))
-    return features
-
-
-def check_scores(scores, checkpoint: str, game: Game) -> None:
-    """Refuse non-finite model outputs (NaN scores would silently give no events), naming the inputs."""
-    for half, half_scores in scores.halves.items():
-        if not (np.isfinite(half_scores.segmentation).all() and np.isfinite(half_scores.detection).all()):
-            features = upload_name(InputError(game.features_path(half), "")).path
-            model = upload_name(InputError(checkpoint, "")).path
-            raise InputError(features, f"the outputs of {model.name} on these features are not finite",
-                             "the features are far outside the range the model was trained on, or the "
-                             "checkpoint is damaged")
 
 
 def model_events(checkpoint: str | Path, game: Game, halves: tuple[int, ...], nms_window_s: float) -> Annotations:

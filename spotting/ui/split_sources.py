@@ -173,10 +173,9 @@ def run_checkpoint(checkpoint: str, root: str, split: str | None,
     A game already there is not run again (the key is the checkpoint's content and the game), so a
     second visit is instant. Returns the prediction set and the games skipped for lack of features.
     """
-    from spotting.infer import infer_game, load_checkpoint
-    from spotting.postprocess import Refinement, SpottingConfig, default_nms_window_s, spot_events
+    from spotting.infer import load_checkpoint, score_game
+    from spotting.postprocess import SpottingConfig, spot_events
     from spotting.results import write_results
-    from spotting.ui.scoring import float32_features, check_scores
 
     path = Path(checkpoint)
     if not path.is_file():
@@ -198,11 +197,8 @@ def run_checkpoint(checkpoint: str, root: str, split: str | None,
             if not game.has_features():
                 skipped.append(game.name)
             else:
-                features = {h: float32_features(game, h, loaded.feature_dim) for h in (1, 2)}
-                scores = infer_game(loaded, features)
-                check_scores(scores, str(path), game)  # NaN scores would silently give a game no events
-                config = SpottingConfig(nms_window_s=default_nms_window_s(loaded.spec),
-                                        refinement=Refinement.from_checkpoint_info(loaded.info, loaded.spec.num_classes))
+                scores = score_game(loaded, game)  # NaN scores are refused there, naming the file
+                config = SpottingConfig.from_checkpoint_info(loaded.info, loaded.spec)  # its calibrated settings
                 write_results(target, spot_events(scores, config), url_local=game.name, force=True,
                               classes=loaded.spec, framerate=loaded.spec.framerate)
         if progress is not None:
