@@ -15,11 +15,11 @@ import numpy as np
 from spotting.metrics import metric_deltas
 from spotting.soccernet import NUM_CLASSES, Annotations
 from spotting.specs import Specifications
+from spotting.suppression import SUPPRESSIONS, nms_dense, score_decay, suppress, window_radius
 
 DEFAULT_NMS_WINDOW_S = 20.0
 DEFAULT_REFINE_WINDOW_S = 15.0  # chosen on validation games, never on the held-out test games
 DEFAULT_REFINE_OFFSET_S = 0.5  # the segmentation convolution sees one frame (0.5 s at 2 fps) ahead
-SUPPRESSIONS = ("hard", "linear", "gaussian")  # hard NMS; soft-NMS with a linear or Gaussian score decay
 
 
 @dataclass(frozen=True)
@@ -141,17 +141,6 @@ class SpottingConfig:
             return legacy
 
 
-def _as_settings(settings, class_nms_windows_s=None, refinement=None) -> SpottingConfig:
-    """``settings`` whole, or (the older calling form, kept until its last callers move) an NMS window
-    in seconds plus per-class windows and a refinement."""
-    if isinstance(settings, SpottingConfig):
-        assert class_nms_windows_s is None and refinement is None, "pass the settings whole, or the old arguments"
-        return settings
-    window = DEFAULT_NMS_WINDOW_S if settings is None else float(settings)
-    return SpottingConfig(nms_window_s=window, class_nms_windows_s=class_nms_windows_s or {},
-                          refinement=refinement or Refinement())
-
-
 def default_nms_window_s(spec: Specifications) -> float:
     """The NMS window a task starts from: CALF's 20 s for a set scored by loose Average-mAP (SoccerNet-v2);
     otherwise twice the smallest tolerance of its metric (Ball Action's mAP@1: 2 s, so an event suppresses
@@ -179,165 +168,18 @@ def per_class_values(default: float, overrides: dict[int, float] | None, num_cla
     return values
 
 
-def _window_max(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """``max(values[lo[i]:hi[i]])`` for every i (each window non-empty)."""
-    padded = np.append(values, -np.inf)  # reduceat needs every index < len; hi may equal len(values)
-    bounds = np.empty(2 * lo.size, dtype=np.int64)
-    bounds[0::2], bounds[1::2] = lo, hi
-    return np.maximum.reduceat(padded, bounds)[0::2]
-
-
-def nms_candidates(frames: np.ndarray, classes: np.ndarray, confidence: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """Greedy per-class NMS over candidate lists; returns a keep mask in the input order.
-
-    A kept candidate suppresses the same class's candidates with ``|Δframe| <= radius[class]``
-    (``radius < 0``: no suppression). Ties go to the earlier frame, then the earlier candidate.
-    Runs in rounds: every candidate that is the best remaining one within its window is exactly one
-    greedy NMS would keep, so each round keeps all of them at once (a handful of rounds in practice),
-    with O(n) work per round on the candidates alone (no dense frame grid).
-    """
-    n = frames.size
-    keep = np.zeros(n, dtype=bool)
-    if n == 0:
-        return keep
-    r = radius[classes]
-    keep[r < 0] = True
-    rank = np.empty(n, dtype=np.int64)
-    rank[np.lexsort((np.arange(n), frames, -confidence))] = np.arange(n)
-    priority = (n - rank).astype(np.float64)  # unique, higher = better
-    order = np.lexsort((frames, classes))  # grouped by class, in time order
-    span = int(frames.max()) + 2 * int(max(r.max(), 0)) + 2
-    key = classes[order] * span + frames[order]
-    lo = np.searchsorted(key, key - np.maximum(r[order], 0), side="left")
-    hi = np.searchsorted(key, key + np.maximum(r[order], 0), side="right")
-    alive = np.where(r[order] >= 0, priority[order], 0.0)
-    while (alive > 0).any():
-        winners = (alive > 0) & (alive == _window_max(alive, lo, hi))
-        keep[order[winners]] = True
-        alive[_window_max(winners.astype(np.float64), lo, hi) > 0] = 0.0
-    return keep
-
-
-# -- suppression with a pluggable score decay ------------------------------------------------------
-# Soft-NMS (Bodla et al., "Soft-NMS — Improving Object Detection With One Line of Code", ICCV 2017;
-# mmaction2's temporal ``soft_nms``; used for action spotting by Soares et al., "Temporally precise
-# action spotting in soccer videos using dense detection anchors", ICIP 2022, yahoo/spivak): take the
-# best remaining candidate, keep it with its current score, multiply its class's other candidates'
-# scores by decay(overlap), repeat. Events are points: each stands for an interval as wide as its
-# class's window, ``w = radius + 1`` frames, so two events ``d`` frames apart overlap with temporal
-# IoU ``max(w - d, 0) / (w + d)`` — positive exactly where hard NMS suppresses (``d <= radius``).
-
-def _hard_decay(iou: np.ndarray) -> np.ndarray:
-    return np.where(iou > 0, 0.0, 1.0)
-
-
-def _linear_decay(iou: np.ndarray) -> np.ndarray:
-    return 1.0 - iou  # Bodla's linear rule with an overlap threshold of 0
-
-
-def score_decay(kind: str, sigma: float = 0.5):
-    """The decay ``f(iou) -> factor`` of a suppression kind: ``hard`` (0 inside the window: greedy NMS),
-    ``linear`` (``1 - iou``) or ``gaussian`` (``exp(-iou² / sigma)``; hard NMS as sigma → 0)."""
-    if kind == "hard":
-        return _hard_decay
-    if kind == "linear":
-        return _linear_decay
-    if kind == "gaussian":
-        return lambda iou: np.exp(-np.square(iou) / sigma)
-    raise ValueError(f"unknown suppression {kind!r}; valid: {', '.join(SUPPRESSIONS)}")
-
-
-def soft_nms(frames: np.ndarray, classes: np.ndarray, confidence: np.ndarray, radius: np.ndarray,
-             decay) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy per-class soft-NMS over candidate lists: ``(keep, scores)`` in the input order.
-
-    ``decay(iou) -> factor`` (see :func:`score_decay`); a candidate decayed to 0 is dropped; the
-    others are kept with their decayed scores (``radius[class] < 0``: untouched). The best remaining
-    candidate goes first, ties to the earlier frame, then the earlier candidate (as
-    :func:`nms_candidates`). Every class advances in the same step (one pick per class per step),
-    each pick touching only the candidates inside its window: O(window) work per pick.
-    """
-    n = frames.size
-    keep = np.zeros(n, dtype=bool)
-    scores = np.asarray(confidence, dtype=np.float64).copy()
-    if n == 0:
-        return keep, scores
-    r_all = np.asarray(radius)[classes]
-    keep[r_all < 0] = True
-    todo = np.flatnonzero(r_all >= 0)
-    if todo.size == 0:
-        return keep, scores
-    order = todo[np.lexsort((todo, frames[todo], classes[todo]))]  # (m,) grouped by class, in time order
-    f, c, r = frames[order].astype(np.int64), classes[order], r_all[order]
-    score = scores[order]  # (m,) current (decayed) scores
-    span = int(f.max()) + 2 * int(r.max()) + 2
-    key = c.astype(np.int64) * span + f
-    lo = np.searchsorted(key, key - r, side="left")  # (m,) window of each candidate in its class
-    hi = np.searchsorted(key, key + r, side="right")
-    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])  # (G,) first candidate of each class
-    group = np.cumsum(np.r_[True, c[1:] != c[:-1]]) - 1  # (m,) its class's group
-    m = order.size
-    position = np.arange(m)
-    alive = np.ones(m, dtype=bool)
-    kept = np.zeros(m, dtype=bool)
-    while alive.any():
-        current = np.where(alive, score, -np.inf)
-        best = np.maximum.reduceat(current, starts)  # (G,)
-        first = np.minimum.reduceat(np.where(alive & (current == best[group]), position, m), starts)
-        chosen = first[first < m]  # (P,) one pick per class with candidates left
-        alive[chosen] = False
-        kept[chosen] = True
-        counts = hi[chosen] - lo[chosen]
-        src = np.repeat(chosen, counts)  # (N,) pick of each neighbour
-        nb = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(lo[chosen], counts)
-        live = alive[nb]
-        src, nb = src[live], nb[live]
-        distance = np.abs(f[nb] - f[src])
-        width = (r[nb] + 1).astype(np.float64)
-        iou = np.maximum(width - distance, 0) / (width + distance)
-        score[nb] = score[nb] * decay(iou)
-        dropped = nb[score[nb] <= 0]
-        alive[dropped] = False
-    keep[order] = kept | (r < 0)
-    scores[order] = score
-    return keep, scores
-
-
-def suppress(frames: np.ndarray, classes: np.ndarray, confidence: np.ndarray, radius: np.ndarray,
-             settings: "SpottingConfig") -> tuple[np.ndarray, np.ndarray]:
-    """``(keep, scores)`` of the settings' suppression: hard NMS through :func:`nms_candidates` (its
-    scores unchanged), soft-NMS through :func:`soft_nms`."""
-    if settings.suppression == "hard":
-        return nms_candidates(frames, classes, confidence, radius), np.asarray(confidence)
-    keep, scores = soft_nms(frames, classes, confidence, radius, settings.decay())
-    return keep, scores.astype(np.asarray(confidence).dtype, copy=False)
-
-
-def nms_dense(scores: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """:func:`nms_candidates` on a dense ``(T, K)`` array of candidates (> 0); a ``(T, K)`` keep mask."""
-    frames, classes = np.nonzero(scores > 0)
-    keep = np.zeros(scores.shape, dtype=bool)
-    keep[frames, classes] = nms_candidates(frames, classes, scores[frames, classes], radius)
-    return keep
-
-
-def window_radius(window_s: np.ndarray, framerate: float) -> np.ndarray:
-    """Frames suppressed on each side: neighbours strictly closer than half the window."""
-    return np.ceil(np.asarray(window_s, dtype=np.float64) * framerate / 2).astype(np.int64) - 1
-
-
-def nms_events(events: Annotations, settings: SpottingConfig | float | None = None,
-               class_nms_windows_s: dict[int, float] | None = None, framerate: float = 2.0) -> Annotations:
-    """The settings' suppression on any event list (e.g. a loaded ``results_spotting.json``), per half,
-    on frames (soft-NMS: with the decayed confidences)."""
-    settings = _as_settings(settings, class_nms_windows_s)
+def nms_events(events: Annotations, settings: SpottingConfig | None = None, framerate: float = 2.0) -> Annotations:
+    """The settings' suppression (default: :class:`SpottingConfig`'s) on any event list (e.g. a loaded
+    ``results_spotting.json``), per half, on frames at ``framerate`` (soft-NMS: with the decayed confidences)."""
+    settings = settings or SpottingConfig()
     if len(events) == 0:
         return events
     radius = window_radius(settings.nms_windows(int(events.class_index.max()) + 1), framerate)
     # Halves never suppress each other: put them far apart on one frame axis.
     frames = events.frames(framerate)
     frames = frames + (events.half - 1) * (int(frames.max()) + 2 * int(radius.max()) + 2)
-    keep, scores = suppress(frames, events.class_index, events.confidence, radius, settings)
+    keep, scores = suppress(frames, events.class_index, events.confidence, radius, settings.suppression,
+                            settings.soft_sigma)
     if settings.suppression != "hard":
         events = Annotations(events.half, events.position_ms, events.class_index, events.visible, events.team, scores)
     return events.select(keep)
@@ -394,11 +236,10 @@ def refine_positions(events: Annotations, scores, refinement: Refinement | None 
     return Annotations(events.half, position, events.class_index, events.visible, events.team, events.confidence)
 
 
-def candidate_events(scores, settings: SpottingConfig | float | None = None,
-                     class_nms_windows_s: dict[int, float] | None = None) -> Annotations:
+def candidate_events(scores, settings: SpottingConfig | None = None) -> Annotations:
     """The settings' suppression over each half's detection scores (``GameScores``), at the spotting
     head's positions."""
-    settings = _as_settings(settings, class_nms_windows_s)
+    settings = settings or SpottingConfig()
     parts = []
     for half, half_scores in sorted(scores.halves.items()):
         detection = half_scores.detection  # (T, C)
@@ -407,19 +248,18 @@ def candidate_events(scores, settings: SpottingConfig | float | None = None,
             kept = np.where(nms_dense(detection, r), detection, 0)
         else:
             frames, classes = np.nonzero(detection > 0)
-            keep, decayed = suppress(frames, classes, detection[frames, classes], r, settings)
+            keep, decayed = suppress(frames, classes, detection[frames, classes], r, settings.suppression,
+                                     settings.soft_sigma)
             kept = np.zeros_like(detection)
             kept[frames[keep], classes[keep]] = decayed[keep]
         parts.append(detection_events(kept, half, half_scores.framerate))
     return Annotations.concatenate(parts)
 
 
-def refined_events(candidates: Annotations, scores, settings: SpottingConfig | float | None = None,
-                   class_nms_windows_s: dict[int, float] | None = None,
-                   refinement: Refinement | None = None) -> Annotations:
+def refined_events(candidates: Annotations, scores, settings: SpottingConfig | None = None) -> Annotations:
     """:func:`candidate_events` moved by the settings' refinement, then suppressed again (moved events
     may meet)."""
-    settings = _as_settings(settings, class_nms_windows_s, refinement)
+    settings = settings or SpottingConfig()
     if len(candidates) == 0 or not any(w > 0 for w in settings.refinement.window_s):
         return candidates
     framerate = next(iter(scores.halves.values())).framerate
@@ -427,13 +267,11 @@ def refined_events(candidates: Annotations, scores, settings: SpottingConfig | f
     return nms_events(refined, settings, framerate=framerate)
 
 
-def detect_events(scores, settings: SpottingConfig | float | None = None,
-                  class_nms_windows_s: dict[int, float] | None = None,
-                  refinement: Refinement | None = None) -> Annotations:
+def detect_events(scores, settings: SpottingConfig | None = None) -> Annotations:
     """Suppression over each half's detection scores (``GameScores``), positions refined on the
     segmentation curves (``Refinement.uniform(0)`` keeps the spotting head's), suppression again; no
     threshold. ``settings`` whole (default: :class:`SpottingConfig`'s defaults)."""
-    settings = _as_settings(settings, class_nms_windows_s, refinement)
+    settings = settings or SpottingConfig()
     return refined_events(candidate_events(scores, settings), scores, settings)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from spotting.errors import InputError
+from spotting.metrics_core import entry_key
 from spotting.soccernet import Annotations, class_set, format_game_time, read_json, unknown_label_fix
 from spotting.specs import Specifications
 
@@ -202,10 +203,10 @@ def _notes(events: Annotations, framerate: float, num_classes: int, odd_half: in
         notes.append(f"{_plural(bad_game_time, 'gameTime')} disagreeing with half and position (half and "
                      "position are used, as by evaluate())")
     if len(events):
-        size = int(120 * 60 * framerate)  # where the official vector puts each one (clipped, negatives from the end)
-        frame = np.minimum(events.frames(framerate), size - 1)
-        frame = np.where(frame < 0, frame + size, frame)
-        key = (events.half * num_classes + events.class_index) * size + frame
+        # Where the official vector puts each one (metrics_core owns that rule: truncated, clipped at the
+        # top, negatives from the end); other halves and classes are never written there.
+        key = entry_key(events, np.zeros(len(events), np.int64), framerate, num_classes)[2]
+        key = key[key >= 0]
         duplicates = len(key) - len(np.unique(key))
         if duplicates:
             notes.append(f"{_plural(duplicates, 'prediction')} on the same frame and class as a later one "

@@ -35,19 +35,19 @@ from torch import nn
 from torch.distributed.elastic.multiprocessing.errors import record as record_errors
 
 from spotting import distributed
-from spotting.checkpoint import load_checkpoint, save_checkpoint
+from spotting.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from spotting.cli import plural, print_summary, run_cli
 from spotting.datatree import data_specifications
 from spotting.encoding import k_frames
 from spotting.errors import InputError
-from spotting.infer import GameScores, infer_half
+from spotting.infer import score_game
 from spotting.losses import calf_loss
 from spotting.metrics import average_map
 from spotting.model import CALF, ModelConfig, count_parameters
 from spotting.options import (add_device, add_features, add_force, add_out, add_soccernet_dir, add_split, add_task_options,
                               command_parser, require_soccernet_dir)
-from spotting.postprocess import default_nms_window_s, default_refinement, detect_events
-from spotting.sampling import BatchLoader, ChunkSampler, HalfData, load_halves
+from spotting.postprocess import SpottingConfig, default_nms_window_s, default_refinement, detect_events
+from spotting.sampling import BatchLoader, ChunkSampler, load_halves
 from spotting.selection import select_games
 from spotting.soccernet import DEFAULT_FEATURES, Annotations, Game
 from spotting.timebase import check_game_rates
@@ -71,21 +71,17 @@ class TrainConfig:
     workers: int = 2  # DataLoader processes building batches per rank (0: in the training process)
     dist_timeout_s: float = distributed.DEFAULT_TIMEOUT_S  # longest wait in a collective (torchrun)
     segmentation_weight: float = 0.000367  # CALF's weight of the context-aware loss (spotting loss: 1)
+    calibrate: bool = True  # calibrate the best checkpoint's post-processing on the validation games at the end
     model: ModelConfig = field(default_factory=ModelConfig)
 
 
-def _validation_score(model: CALF, halves: list[HalfData], labels: list[Annotations], device) -> float:
-    """Average-mAP over the validation games (each game: its two halves in order), with the task's
-    metric and evaluation rate (SoccerNet-v2: loose at 2 fps; Ball Action: mAP@1 at 25 fps)."""
-    spec = model.config.spec
-    predictions = []
-    for g in range(len(labels)):
-        halves_scores = {}
-        for h in range(2):
-            halves_scores[h + 1] = infer_half(model, halves[2 * g + h].features, device)
-            halves[2 * g + h].release_pages()  # one half resident at a time, however many games
-        predictions.append(detect_events(GameScores(halves_scores, str(device), 0.0), default_nms_window_s(spec),
-                                         refinement=default_refinement(spec)))
+def validation_score(loaded: LoadedModel, games: list[Game], labels: list[Annotations]) -> float:
+    """Average-mAP over the validation games (scored by :func:`spotting.infer.score_game`, the task's
+    default post-processing), with the task's metric and evaluation rate (SoccerNet-v2: loose at 2 fps;
+    Ball Action: mAP@1 at 25 fps). Features are memory-mapped per game, so memory holds one game at a time."""
+    spec = loaded.spec
+    settings = SpottingConfig(nms_window_s=default_nms_window_s(spec), refinement=default_refinement(spec))
+    predictions = [detect_events(score_game(loaded, game), settings) for game in games]
     return float(average_map(labels, predictions, spec.metric, spec.framerate, spec.num_classes).a_mAP)
 
 
@@ -109,6 +105,19 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: tuple[
 
 
 
+@dataclass
+class Run:
+    """What a training run carries from one step to the next."""
+
+    net: CALF  # the model itself: validated, saved
+    model: nn.Module  # ``net``, or its DistributedDataParallel wrapper under torchrun: trained
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    first_epoch: int = 0
+    best: float = -math.inf  # best validation score so far
+    decays: int = 0  # learning-rate decays so far (early stop after ``max_lr_decays``)
+
+
 def _resume_state(path: Path, net: CALF) -> dict:
     """``last.pt`` read through the checkpoint loader and its checks (format, config, weights that fit), its
     weights put into ``net``; :class:`InputError` naming the file for a corrupt, foreign or older one."""
@@ -122,14 +131,91 @@ def _resume_state(path: Path, net: CALF) -> dict:
     except RuntimeError:
         raise InputError(path, "was trained with another model configuration than this command's",
                          "resume with the options of that run, or start over with --force") from None
-    return {"info": info}
+    return info
+
+
+def build_run(config: TrainConfig, device: torch.device, resume_from: Path | None = None) -> Run:
+    """The model (on ``device``, wrapped for DistributedDataParallel under torchrun), Adam and
+    ReduceLROnPlateau on the validation score; from ``resume_from`` (a ``last.pt``, through the
+    checkpoint loader) when given: its weights, optimizer and scheduler states and counters."""
+    rank = distributed.current()
+    net = CALF(config.model)
+    info = _resume_state(resume_from, net) if resume_from is not None else None
+    net.to(device)
+    model = distributed.data_parallel(net, device)  # net itself in one process
+    if rank.distributed:  # distinct dropout masks per rank (one process keeps its stream as before)
+        torch.manual_seed(config.seed + 1_000_003 * rank.rank)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-7,
+                                 weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.1, patience=config.patience)
+    run = Run(net, model, optimizer, scheduler)
+    if info is not None:
+        optimizer.load_state_dict(info["optimizer"])
+        scheduler.load_state_dict(info["scheduler"])
+        run.first_epoch, run.best, run.decays = info["epoch"] + 1, info["best"], info["decays"]
+    return run
+
+
+def train_epoch(run: Run, loader: BatchLoader, epoch: int, k: torch.Tensor, config: TrainConfig) -> dict:
+    """One pass over ``loader``'s batches of ``epoch``; the epoch's log record (mean losses, learning
+    rate, seconds). A progress bar with the running loss on rank 0."""
+    rank = distributed.current()
+    run.model.train()
+    totals = torch.zeros(3, dtype=torch.float64)
+    started = time.perf_counter()
+    bar = tqdm(loader.epoch(epoch), total=len(loader), desc=f"epoch {epoch}", unit="batch", leave=False,
+               dynamic_ncols=True, disable=None if rank.is_main else True)
+    for step, batch in enumerate(bar):
+        losses = train_step(run.model, run.optimizer, batch, k, config.segmentation_weight, rank.world_size)
+        totals += distributed.all_sum(losses).double().cpu()  # the global batch's loss sums
+        bar.set_postfix(loss=f"{totals[0].item() / (step + 1):.3f}")
+    steps = max(len(loader), 1)
+    return {"epoch": epoch, "loss": totals[0].item() / steps, "seg_loss": totals[1].item() / steps,
+            "spot_loss": totals[2].item() / steps, "lr": run.optimizer.param_groups[0]["lr"],
+            "seconds": round(time.perf_counter() - started, 2)}
+
+
+def validate(run: Run, record: dict, scorer: Callable[[], float], device: torch.device) -> bool:
+    """Rank 0 scores the validation games (``scorer``) while the others wait; every rank steps the
+    scheduler with that score (the learning rates stay equal). Updates ``record``, the best score and
+    the decay count; returns whether this is the best model so far."""
+    rank = distributed.current()
+    score = scorer() if rank.is_main else math.nan
+    score = distributed.broadcast_float(score, device)
+    record["valid_a_mAP"] = score
+    lr_before = run.optimizer.param_groups[0]["lr"]
+    run.scheduler.step(score)
+    run.decays += run.optimizer.param_groups[0]["lr"] < lr_before
+    if score > run.best:
+        run.best = score
+        record["best"] = True
+        return True
+    return False
+
+
+def save_last(run: Run, path: Path, features: str, epoch: int) -> None:
+    """``last.pt``: the weights and everything :func:`build_run` needs to resume after ``epoch``."""
+    save_checkpoint(path, run.net, features, epoch=epoch, best=run.best, decays=int(run.decays),
+                    optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict())
+
+
+def calibrate(best_path: Path, valid_games: list[Game], device: torch.device) -> None:
+    """Calibrate the best checkpoint's post-processing on the validation games (:mod:`spotting.calibration`)."""
+    from spotting.calibration import calibrate_checkpoint, describe_report, describe_settings
+
+    settings, report = calibrate_checkpoint(best_path, valid_games, device=str(device))
+    classes = load_checkpoint(best_path, "cpu").spec.classes
+    print("post-processing calibrated on the validation games: " + describe_settings(settings, classes))
+    print(describe_report(report))
 
 
 def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game], features: str,
           progress: Callable[[dict], None] | None = None) -> Path:
     """Train and return the path of the best checkpoint (on every rank; rank 0 writes it).
 
-    In one process, or on every rank of an initialised process group (:func:`spotting.distributed.session`)."""
+    In one process, or on every rank of an initialised process group (:func:`spotting.distributed.session`).
+    The steps: data, :func:`build_run`, then per epoch :func:`train_epoch`, :func:`validate` every
+    ``valid_every`` epochs, :func:`save_last` and the log; at the end :func:`calibrate`."""
     rank = distributed.current()
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -140,87 +226,48 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
     device = distributed.local_device(config.device, rank)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    model_config = config.model
-    train_halves = load_halves(train_games, model_config)
-    valid_halves = load_halves(valid_games, model_config) if rank.is_main else []  # rank 0 alone validates
-    valid_labels = [g.read_labels(classes=model_config.spec) for g in valid_games] if rank.is_main else []
-    net = CALF(model_config)
-    first_epoch, best, decays = 0, -math.inf, 0
+    spec = config.model.spec
+    train_halves = load_halves(train_games, config.model)
+    valid_labels = [g.read_labels(classes=spec) for g in valid_games] if rank.is_main else []  # rank 0 alone validates
     last_path, best_path = out / "last.pt", out / "best.pt"
-    resumed = _resume_state(last_path, net) if config.resume and last_path.is_file() else None
-    if resumed is not None:
-        first_epoch, best, decays = resumed["info"]["epoch"] + 1, resumed["info"]["best"], resumed["info"]["decays"]
-    net.to(device)
-    model = distributed.data_parallel(net, device)  # net itself in one process
-    if rank.distributed:  # distinct dropout masks per rank (one process keeps its stream as before)
-        torch.manual_seed(config.seed + 1_000_003 * rank.rank)
+    run = build_run(config, device, last_path if config.resume and last_path.is_file() else None)
     if rank.is_main:
-        print(f"CALF{' + attention' if model_config.attention else ''}: {count_parameters(net):,} parameters, "
+        print(f"CALF{' + attention' if config.model.attention else ''}: {count_parameters(run.net):,} parameters, "
               f"{len(train_games)} training / {len(valid_games)} validation games, device {device}"
               + (f", {rank.world_size} processes" if rank.distributed else ""))
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=1e-7,
-                                 weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.1, patience=config.patience)
-    if resumed is not None:
-        optimizer.load_state_dict(resumed["info"]["optimizer"])
-        scheduler.load_state_dict(resumed["info"]["scheduler"])
-        if rank.is_main:
-            print(f"resumed from {last_path} at epoch {first_epoch}")
-    k = torch.as_tensor(k_frames(model_config.framerate, model_config.spec.classes), dtype=torch.float32, device=device)
-    sampler = ChunkSampler(train_halves, model_config, seed=config.seed, rank=rank.rank, world_size=rank.world_size)
+        if run.first_epoch:
+            print(f"resumed from {last_path} at epoch {run.first_epoch}")
+    k = torch.as_tensor(k_frames(config.model.framerate, spec.classes), dtype=torch.float32, device=device)
+    sampler = ChunkSampler(train_halves, config.model, seed=config.seed, rank=rank.rank, world_size=rank.world_size)
     loader = BatchLoader(sampler, config.chunks_per_epoch, config.batch_size, workers=config.workers,
                          pin_memory=device.type == "cuda")
+    as_loaded = LoadedModel(run.net, config.model, device, features, {})
     log = open(out / "metrics.jsonl", "a", encoding="utf-8") if rank.is_main else None
     try:
-        for epoch in range(first_epoch, config.epochs):
-            model.train()
-            totals = torch.zeros(3, dtype=torch.float64)
-            started = time.perf_counter()
-            bar = tqdm(loader.epoch(epoch), total=len(loader), desc=f"epoch {epoch}", unit="batch", leave=False,
-                       dynamic_ncols=True, disable=None if rank.is_main else True)
-            for step, batch in enumerate(bar):
-                losses = train_step(model, optimizer, batch, k, config.segmentation_weight, rank.world_size)
-                totals += distributed.all_sum(losses).double().cpu()  # the global batch's loss sums
-                bar.set_postfix(loss=f"{totals[0].item() / (step + 1):.3f}")
-            steps = max(len(loader), 1)
-            record = {"epoch": epoch, "loss": totals[0].item() / steps, "seg_loss": totals[1].item() / steps,
-                      "spot_loss": totals[2].item() / steps, "lr": optimizer.param_groups[0]["lr"],
-                      "seconds": round(time.perf_counter() - started, 2)}
+        for epoch in range(run.first_epoch, config.epochs):
+            record = train_epoch(run, loader, epoch, k, config)
             if valid_games and ((epoch + 1) % config.valid_every == 0 or epoch + 1 == config.epochs):
-                score = _validation_score(net, valid_halves, valid_labels, device) if rank.is_main else math.nan
-                score = distributed.broadcast_float(score, device)  # the other ranks wait here meanwhile
-                record["valid_a_mAP"] = score
-                lr_before = optimizer.param_groups[0]["lr"]
-                scheduler.step(score)  # on every rank with rank 0's score: the learning rates stay equal
-                decays += optimizer.param_groups[0]["lr"] < lr_before
-                if score > best:
-                    best = score
-                    record["best"] = True
-                    if rank.is_main:
-                        save_checkpoint(best_path, net, features, epoch=epoch, score=score)
+                if validate(run, record, lambda: validation_score(as_loaded, valid_games, valid_labels), device) \
+                        and rank.is_main:
+                    save_checkpoint(best_path, run.net, features, epoch=epoch, score=run.best)
             elif not valid_games and rank.is_main:
-                save_checkpoint(best_path, net, features, epoch=epoch)
+                save_checkpoint(best_path, run.net, features, epoch=epoch)
             if rank.is_main:
-                save_checkpoint(last_path, net, features, epoch=epoch, best=best, decays=int(decays),
-                                optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict())
+                save_last(run, last_path, features, epoch)
                 log.write(json.dumps(record) + "\n")
                 log.flush()
                 print(json.dumps(record))
                 if progress is not None:
                     progress(record)
-            if decays >= config.max_lr_decays:
+            if run.decays >= config.max_lr_decays:
                 if rank.is_main:
-                    print(f"stopping: learning rate decayed {decays} times")
+                    print(f"stopping: learning rate decayed {run.decays} times")
                 break
     finally:
         if log is not None:
             log.close()
-    if rank.is_main and valid_games and best_path.is_file():
-        from spotting.calibration import calibrate_checkpoint, describe, describe_report
-
-        refinement, report = calibrate_checkpoint(best_path, valid_games, device=str(device))
-        print("post-processing calibrated on the validation games: " + describe(refinement, model_config.spec.classes))
-        print(describe_report(report))
+    if config.calibrate and rank.is_main and valid_games and best_path.is_file():
+        calibrate(best_path, valid_games, device)
     return best_path
 
 

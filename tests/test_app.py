@@ -527,7 +527,7 @@ def test_next_miss_moves_on_to_the_other_half(app):
 
 UI = Path(__file__).resolve().parents[1] / "spotting" / "ui"
 GAME_PAGE_MODULES = ("page.py", "sidebar.py", "panels.py", "sources.py", "scoring.py", "uploads.py", "events.py",
-                     "figures.py", "player/__init__.py")
+                     "figures.py", "player/__init__.py", "your_video.py", "video_features.py")
 
 
 @pytest.mark.parametrize("module", GAME_PAGE_MODULES)
@@ -563,7 +563,7 @@ def test_streamlit_internals_are_touched_in_compat_only():
             assert "Internal:" in (docstring or "") or "Internal:" in above, f"compat.py:{node.lineno}: {text[:80]}"
 
 
-@pytest.mark.parametrize("module", ("page.py", "sidebar.py", "panels.py"))
+@pytest.mark.parametrize("module", ("page.py", "sidebar.py", "panels.py", "your_video.py"))
 def test_the_page_builds_no_cache_key(module):
     """#19: page.model_candidates built (checkpoint, mtime, game, halves) itself and the sidebar passed a game's
     file stamps to load_game; the cache layer (sources, scoring, uploads) owns its keys."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
@@ -12,11 +13,11 @@ import pytest
 import torch
 
 from planted import planted_game
-from spotting.calibration import calibrate_refinement
+from spotting.calibration import calibrate_checkpoint, calibrate_refinement, calibrate_suppression
 from spotting.checkpoint import load_checkpoint, save_checkpoint
 from spotting.infer import GameScores, HalfScores
 from spotting.model import CALF, ModelConfig
-from spotting.postprocess import Refinement, detect_events
+from spotting.postprocess import SUPPRESSIONS, Refinement, SpottingConfig, detect_events
 from spotting.soccernet import Annotations
 from spotting.synth.game import labels_dict
 
@@ -59,7 +60,7 @@ def test_calibration_finds_each_class_offset_and_turns_refinement_off_where_it_m
     # classes without events keep the uniform default (ties go to it)
     assert refinement.window_s[0] == Refinement().window_s[0] and refinement.offset_s[0] == Refinement().offset_s[0]
     # the calibrated refinement puts every event on its label
-    events = detect_events(games[0][0], refinement=refinement)
+    events = detect_events(games[0][0], SpottingConfig(refinement=refinement))
     placed = np.sort(events.position_ms) - np.sort(games[0][1].position_ms)
     assert len(events) == len(games[0][1]) and np.abs(placed).max() <= 500  # within a frame
 
@@ -99,3 +100,70 @@ def test_calibration_cli_stores_the_refinement_and_never_overwrites_without_forc
     assert loaded.info["epoch"] == 3 and loaded.info["calibration"]["games"] == 2  # earlier info kept
     assert Refinement.from_checkpoint_info(loaded.info).to_dict() == loaded.info["refinement"]
     assert "refinement" not in load_checkpoint(soccernet["checkpoint"], "cpu").info  # the original is untouched
+
+
+def _suppression_game(rng: np.random.Generator) -> tuple[GameScores, Annotations]:
+    """Throw-ins every 8 s, each spotted exactly; goals spotted exactly, each followed 12 s later by a
+    spurious detection almost as confident. No segmentation rise: refinement keeps the head's positions."""
+    halves, half_ids, positions, classes = {}, [], [], []
+    for half in (1, 2):
+        detection = np.zeros((2400, 17), np.float32)
+        for frame in range(100, 1100, 16):
+            detection[frame, THROW_IN] = float(rng.uniform(0.3, 1.0))
+            half_ids.append(half), positions.append(frame * 500), classes.append(THROW_IN)
+        for frame in range(1200, 2300, 100):
+            confidence = float(rng.uniform(0.3, 1.0))
+            detection[frame, GOAL] = confidence
+            detection[frame + 24, GOAL] = 0.95 * confidence
+            half_ids.append(half), positions.append(frame * 500), classes.append(GOAL)
+        halves[half] = HalfScores(np.zeros((2400, 17), np.float32), detection, 2.0)
+    n = len(half_ids)
+    labels = Annotations.from_lists(half_ids, positions, classes, [True] * n, [""] * n, [1.0] * n)
+    return GameScores(halves, "cpu", 0.0), labels
+
+
+def test_suppression_calibration_finds_each_class_window() -> None:
+    """A 20-s window halves the throw-ins and keeps the goals' echoes: the calibrated windows fix both,
+    and every other class keeps the default."""
+    rng = np.random.default_rng(0)
+    games = [_suppression_game(rng) for _ in range(3)]
+    scores, labels = [g[0] for g in games], [g[1] for g in games]
+    settings, report = calibrate_suppression(scores, labels, kinds=("hard",))
+    windows = settings.nms_windows(17)
+    assert windows[THROW_IN] < 16.0  # radius under the 8 s between throw-ins
+    assert windows[GOAL] >= 30.0  # radius over the 12 s to the echo
+    assert all(windows[c] == 20.0 for c in range(17) if c not in (THROW_IN, GOAL))
+    assert report["calibrated"][0] > report["default"][0] and report["calibrated"][1] > report["default"][1]
+    events = detect_events(scores[0], settings)
+    assert len(events) == len(labels[0])  # every throw-in, every goal, no echo
+    assert sorted(events.position_ms.tolist()) == sorted(labels[0].position_ms.tolist())
+
+
+def test_suppression_kind_is_the_one_whose_classes_score_highest() -> None:
+    rng = np.random.default_rng(1)
+    games = [_suppression_game(rng) for _ in range(2)]
+    scores, labels = [g[0] for g in games], [g[1] for g in games]
+    alone = {kind: calibrate_suppression(scores, labels, kinds=(kind,)) for kind in SUPPRESSIONS}
+    settings, report = calibrate_suppression(scores, labels)
+    totals = {kind: sum(r["calibrated"]) for kind, (_, r) in alone.items()}
+    best = max(SUPPRESSIONS, key=lambda k: (totals[k], -SUPPRESSIONS.index(k)))  # ties: the earlier kind
+    assert settings == alone[best][0] and report["calibrated"] == alone[best][1]["calibrated"]
+
+
+def test_calibrate_keeps_or_beats_the_defaults_and_stores_one_settings_object(soccernet, tmp_path: Path) -> None:
+    """calibrate_checkpoint saves the whole SpottingConfig; inference reads it back whole, and a
+    command-line window replaces every class's window."""
+    from spotting.infer import postprocessing
+    from spotting.selection import find_games
+
+    games = find_games(soccernet["data"], None, "planted.npy")
+    out = tmp_path / "calibrated.pt"
+    settings, report = calibrate_checkpoint(soccernet["checkpoint"], games, out, device="cpu")
+    assert sum(report["calibrated"]) >= sum(report["default"])
+    loaded = load_checkpoint(out, "cpu")
+    assert loaded.info["postprocessing"] == settings.to_dict()
+    assert postprocessing(loaded) == settings
+    assert postprocessing(loaded, 0.3, nms_window_s=6.0) == replace(settings, threshold=0.3, nms_window_s=6.0,
+                                                                    class_nms_windows_s=())
+    uniform = postprocessing(loaded, refine_window_s=0.0).refinement
+    assert uniform == Refinement.uniform(0.0) and postprocessing(loaded, refine_window_s=0.0).suppression == settings.suppression

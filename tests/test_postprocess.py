@@ -8,9 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spotting.infer import GameScores, HalfScores
-from spotting.postprocess import (SUPPRESSIONS, Refinement, SpottingConfig, apply_thresholds, detect_events,
-                                  nms_candidates, nms_dense, nms_events, score_decay, soft_nms, spot_events,
-                                  window_radius)
+from spotting.postprocess import Refinement, SpottingConfig, apply_thresholds, detect_events, nms_events, spot_events
+from spotting.suppression import SUPPRESSIONS, nms_candidates, nms_dense, score_decay, soft_nms, window_radius
 from spotting.soccernet import Annotations
 
 
@@ -227,10 +226,3 @@ def test_settings_are_one_frozen_plain_object_that_round_trips_through_a_checkpo
     assert SpottingConfig.from_checkpoint_info({}) == SpottingConfig()
     damaged = {"postprocessing": {"suppression": "from-the-future", "nms_window_s": "x"}}
     assert SpottingConfig.from_checkpoint_info(damaged) == SpottingConfig()
-
-
-def test_the_older_calling_form_still_gives_the_same_events() -> None:
-    both = detect_events(_scores(), 6.0, {2: 4.0}, Refinement.uniform(0.0))
-    whole = detect_events(_scores(), SpottingConfig(nms_window_s=6.0, class_nms_windows_s={2: 4.0},
-                                                    refinement=Refinement.uniform(0.0)))
-    assert both.position_ms.tolist() == whole.position_ms.tolist() and both.confidence.tolist() == whole.confidence.tolist()

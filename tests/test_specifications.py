@@ -11,7 +11,7 @@ import torch
 from spotting.checkpoint import load_checkpoint, save_checkpoint
 from spotting.encoding import DEFAULT_K_SECONDS, K_SECONDS, k_frames, k_seconds
 from spotting.model import CALF, ModelConfig
-from spotting.postprocess import Refinement, apply_thresholds, nms_events, per_class_values
+from spotting.postprocess import Refinement, SpottingConfig, apply_thresholds, nms_events, per_class_values
 from spotting.soccernet import Annotations
 from spotting.specs import BALL_2023, BALL_2024, SOCCERNET_V2
 from spotting.synth.ball import BALL_FPS, generate_ball_game
@@ -51,7 +51,7 @@ def test_k_per_class_and_post_processing_of_any_width():
     events = Annotations.from_lists(np.ones(n), np.arange(n) * 100, np.arange(n) % 20, np.ones(n, bool), [""] * n,
                                     np.linspace(0, 1, n))
     assert len(apply_thresholds(events, 0.5, {19: 0.0})) == int((events.confidence >= 0.5).sum()) + 1
-    assert len(nms_events(events, 1.0, framerate=25.0)) == n
+    assert len(nms_events(events, SpottingConfig(nms_window_s=1.0), framerate=25.0)) == n
     assert per_class_values(1.0, {25: 2.0}).shape == (26,)
 
 

@@ -94,14 +94,26 @@ def test_bad_checkpoints_are_refused_clearly(tmp_path: Path) -> None:
         load_checkpoint(path)
 
 
-def test_resume_continues_from_last_epoch(planted_games, tmp_path: Path) -> None:
-    model = ModelConfig(attention=True, **SMALL)
-    config = TrainConfig(out=tmp_path / "run", epochs=2, chunks_per_epoch=64, valid_every=1, device="cpu", model=model)
-    train(config, planted_games["train"][:1], planted_games["valid"], "planted.npy")
-    config.epochs, config.resume = 3, True
-    train(config, planted_games["train"][:1], planted_games["valid"], "planted.npy")
-    epochs = [json.loads(line)["epoch"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+def test_resume_continues_from_last_epoch_exactly(planted_games, tmp_path: Path) -> None:
+    """Two epochs, then a resume to three: the same weights, optimizer state and log as three epochs in
+    one go (the weights, Adam's moments and the scheduler come back through the checkpoint loader)."""
+    model = ModelConfig(attention=True, **SMALL)  # SMALL has no dropout: nothing random but the sampler's seeded draws
+    runs = {}
+    for name, stops in (("resumed", (2, 3)), ("straight", (3,))):
+        for epochs in stops:
+            config = TrainConfig(out=tmp_path / name, epochs=epochs, chunks_per_epoch=64, valid_every=1, device="cpu",
+                                 model=model, resume=epochs != stops[0], calibrate=False)
+            train(config, planted_games["train"][:1], planted_games["valid"], "planted.npy")
+        runs[name] = torch.load(tmp_path / name / "last.pt", weights_only=True)
+    epochs = [json.loads(line)["epoch"] for line in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
     assert epochs == [0, 1, 2]
+    resumed, straight = runs["resumed"], runs["straight"]
+    assert resumed["state_dict"].keys() == straight["state_dict"].keys()
+    assert all(torch.equal(resumed["state_dict"][k], straight["state_dict"][k]) for k in straight["state_dict"])
+    moments = [(a["exp_avg"], b["exp_avg"]) for a, b in zip(resumed["info"]["optimizer"]["state"].values(),
+                                                             straight["info"]["optimizer"]["state"].values())]
+    assert moments and all(torch.equal(a, b) for a, b in moments)
+    assert resumed["info"]["best"] == straight["info"]["best"]
 
 
 def test_checkpoints_from_before_pooled_attention_still_load(tmp_path: Path) -> None:

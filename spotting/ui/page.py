@@ -208,6 +208,7 @@ def draw_player(data: sources.GameData, half: int, figure: dict, shown: list[Sou
         st.error(str(error), icon=":material/error:")
         video_url = None
     start_s = float(st.session_state.get(state.TIME_S, 0.0))
+    offset = dict(data.video_offsets).get(half)  # the half is a window of a longer video (your video's range)
     if video_player_timeline is not None:
         # n / p and the "event i / N" counter: the events the filter keeps in this half and the classes on
         # the timeline (two at the same time are two events, as in the counts and the table).
@@ -215,7 +216,7 @@ def draw_player(data: sources.GameData, half: int, figure: dict, shown: list[Sou
         playback = video_player_timeline(
             key=state.PLAYER, figure=figure, video_url=video_url, half_duration_s=duration, event_times_s=times,
             start_time_s=start_s, seek_request=st.session_state.get(state.SEEK),
-            clock_id=st.session_state.get(state.TIME_OWNER, ""))
+            clock_id=st.session_state.get(state.TIME_OWNER, ""), video_offset_s=offset)
         st.session_state[state.TIME_S] = playback.current_time_s
         return playback.current_time_s
     event = st.plotly_chart(figure, key=state.timeline_key(half), on_select="rerun", selection_mode="points",
@@ -226,7 +227,8 @@ def draw_player(data: sources.GameData, half: int, figure: dict, shown: list[Sou
         st.session_state[state.TIME_S] = start_s = float(points[0]["x"])
     if video_url is not None:  # the file passed video_url_for's checks; an unreadable one is never handed on
         video = data.game.video_path(half)
-        st.video(str(video), start_time=int(start_s), format="video/webm" if video.suffix == ".webm" else "video/mp4")
+        st.video(str(video), start_time=int(start_s + (offset or 0.0)),
+                 format="video/webm" if video.suffix == ".webm" else "video/mp4")
     return start_s
 
 
@@ -308,8 +310,8 @@ def main() -> None:
     if error:
         st.error(error, icon=":material/error:")
     if data is None:
-        if not error:
-            st.info("Pick a game in the sidebar: the demo, a SoccerNet folder or uploaded files.")
+        if not error and st.session_state.get(state.SOURCE) != state.SOURCE_VIDEO:  # that source says what it does
+            st.info("Pick a game in the sidebar: the demo, a SoccerNet folder, uploaded files or your own video.")
         return
     choices = sidebar.predictions_ui(data, demo)
     data = fit_model(choices, data)

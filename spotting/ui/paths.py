@@ -13,7 +13,8 @@ answer never tells whether a file outside them exists. The app is restricted whe
 
 Data roots: ``STUDIO_DATA_ROOTS`` (folders separated by ``os.pathsep``), by default the SoccerNet
 root (``SOCCERNET_DIR`` or the shared data), its predictions root and the repository's ``assets/``;
-the app's own folders (uploads, converted videos, a checkpoint's split results) are always allowed.
+the app's own folders (uploads, converted videos, your videos' features, a checkpoint's split results)
+are always allowed.
 See SECURITY.md.
 """
 
@@ -29,7 +30,8 @@ from spotting.errors import InputError
 DATA_ROOTS_ENV = "STUDIO_DATA_ROOTS"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ASSETS = REPO_ROOT / "assets"
-APP_TEMP = Path(tempfile.gettempdir()) / "spotting-studio"  # uploads and split results live under it
+APP_TEMP = Path(tempfile.gettempdir()) / "spotting-studio"  # uploads live under it
+CACHE_ENV = "STUDIO_CACHE_DIR"
 
 
 def _is_loopback(address: str) -> bool:
@@ -62,14 +64,31 @@ def restricted() -> bool:
     return bool(os.environ.get(DATA_ROOTS_ENV, "").strip()) or served_on_network()
 
 
+def studio_cache_dir() -> Path:
+    """The app's own cache (converted videos, a checkpoint's split results): ``$STUDIO_CACHE_DIR`` or
+    ``~/.cache/action-spotting-studio``."""
+    root = os.environ.get(CACHE_ENV)
+    return Path(root) if root else Path.home() / ".cache" / "action-spotting-studio"
+
+
+def default_soccernet_root() -> str:
+    """``SOCCERNET_DIR``, else the shared real data next to the repository when present."""
+    if os.environ.get("SOCCERNET_DIR"):
+        return os.environ["SOCCERNET_DIR"]
+    shared = REPO_ROOT.parent / "shared" / "data" / "soccernet"
+    return str(shared) if shared.is_dir() else ""
+
+
+def predictions_root(soccernet_root: str) -> Path | None:
+    """``SOCCERNET_PREDICTIONS_DIR``, else a ``predictions/`` folder beside the SoccerNet root."""
+    candidate = os.environ.get("SOCCERNET_PREDICTIONS_DIR") or (
+        str(Path(soccernet_root).parent / "predictions") if soccernet_root else "")
+    return Path(candidate) if candidate and Path(candidate).is_dir() else None
+
+
 def _app_folders() -> list[Path]:
     """Folders the app writes itself; what it reads back from them it wrote."""
-    from spotting.ui.video import cache_dir
-
-    folders = [APP_TEMP, cache_dir()]
-    if os.environ.get("STUDIO_CACHE_DIR"):
-        folders.append(Path(os.environ["STUDIO_CACHE_DIR"]))
-    return folders
+    return [APP_TEMP, studio_cache_dir()]  # converted videos, your videos' features, split results
 
 
 def data_roots() -> list[Path]:
@@ -78,8 +97,6 @@ def data_roots() -> list[Path]:
     if configured:
         roots = [Path(p.strip()).expanduser() for p in configured]
     else:
-        from spotting.ui.sources import default_soccernet_root, predictions_root
-
         soccernet = default_soccernet_root()
         roots = [ASSETS]
         if soccernet:

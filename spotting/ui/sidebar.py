@@ -9,13 +9,14 @@ import pandas as pd
 import streamlit as st
 
 from spotting.errors import InputError
+from spotting.selection import ALL, LEGACY_ALL, SPLIT_HELP, subfolders
 from spotting.soccernet import HALVES, LABELS_FILE, VIDEO_NAMES, Annotations, Game, game_title
-from spotting.ui import scoring, sources, state, uploads
+from spotting.ui import scoring, sources, state, uploads, your_video
 from spotting.ui.events import plural
 from spotting.ui.paths import typed_path
 from spotting.ui.sources import results_name
-from spotting.selection import ALL, LEGACY_ALL, SPLIT_HELP, subfolders
-from spotting.ui.state import CKPT_BY_PATH, CKPT_BY_UPLOAD, CKPT_DEMO, SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD, SPLITS
+from spotting.ui.state import (CKPT_BY_PATH, CKPT_BY_UPLOAD, CKPT_DEMO, SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD,
+                               SOURCE_VIDEO, SPLITS)
 
 __all__ = ["ModelChoice", "PredictionChoices", "game_ui", "notes_ui", "predictions_ui", "results_name", "split_ui"]
 
@@ -69,7 +70,7 @@ def game_ui(demo: sources.DemoAssets) -> tuple[sources.GameData | None, str | No
     sidebar.header("Game")
     fallback = SOURCE_SOCCERNET if sources.default_soccernet_root() else SOURCE_UPLOAD
     st.session_state.setdefault(state.SOURCE, SOURCE_DEMO if demo.game is not None else fallback)
-    source = sidebar.radio("Source", (SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD), key=state.SOURCE,
+    source = sidebar.radio("Source", (SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD, SOURCE_VIDEO), key=state.SOURCE,
                            horizontal=False, label_visibility="collapsed")
     try:
         if source == SOURCE_DEMO:
@@ -81,6 +82,8 @@ def game_ui(demo: sources.DemoAssets) -> tuple[sources.GameData | None, str | No
             return sources.load_game(demo.game, "Demo game (synthetic match)"), None
         if source == SOURCE_SOCCERNET:
             return _soccernet_ui(), None
+        if source == SOURCE_VIDEO:
+            return your_video.video_ui(), None
         return _upload_ui(), None
     except InputError as error:
         return None, str(error)
@@ -201,7 +204,12 @@ def predictions_ui(data: sources.GameData, demo: sources.DemoAssets) -> Predicti
     sidebar = st.sidebar
     choices = PredictionChoices()
     sidebar.header("Predictions")
-    if data.feature_halves:
+    own_video = st.session_state.get(state.SOURCE) == SOURCE_VIDEO
+    if data.feature_halves and own_video:  # features of a known extractor at 2 fps: the model must match them
+        choices.model = your_video.checked_model(_model_ui(demo, choices), data, choices.errors)
+        if choices.model is None:
+            your_video.train_hint_ui(your_video.features_of(data)[0])
+    elif data.feature_halves:
         choices.model = _model_ui(demo, choices)
         if choices.model is None and data.labels is None:  # nothing says the features' rate: the user does
             st.session_state.setdefault(state.FEATURES_FPS, data.framerate)
@@ -279,10 +287,13 @@ def _load(choices: PredictionChoices, name: str, loader) -> None:
 
 def _model_ui(demo: sources.DemoAssets, choices: PredictionChoices) -> ModelChoice | None:
     sidebar = st.sidebar
-    modes = ([CKPT_DEMO] if demo.checkpoint else []) + [CKPT_BY_PATH, CKPT_BY_UPLOAD]
-    # On by default only for the demo: the demo model was trained on synthetic features, not on yours.
-    key = state.run_model_key(st.session_state.get(state.SOURCE, SOURCE_DEMO))
-    st.session_state.setdefault(key, key == state.RUN_MODEL and bool(demo.checkpoint))
+    source = st.session_state.get(state.SOURCE, SOURCE_DEMO)
+    # The demo model was trained on synthetic features: never offered for a video's real ones.
+    modes = ([CKPT_DEMO] if demo.checkpoint and source != SOURCE_VIDEO else []) + [CKPT_BY_PATH, CKPT_BY_UPLOAD]
+    # On by default for the demo, and for your video (whose point is a model's events); off for other
+    # games: the demo model was trained on synthetic features, not on yours.
+    key = state.run_model_key(source)
+    st.session_state.setdefault(key, (key == state.RUN_MODEL and bool(demo.checkpoint)) or key == state.RUN_MODEL_VIDEO)
     run = sidebar.toggle("Run a model on the features", key=key)
     if not run:
         return None

@@ -28,9 +28,9 @@ from spotting.results import RESULTS_FILE, ResultsFile, parse_results_file, read
 from spotting.selection import find_games
 from spotting.soccernet import DEFAULT_FEATURES, HALVES, LABELS_FILE, MAX_JSON_BYTES, Annotations, Game, game_title
 from spotting.specs import SOCCERNET_V2, Specifications
+from spotting.ui.paths import default_soccernet_root, inside_data_roots, predictions_root, restricted  # noqa: F401 (the pages ask sources for the root)
 from spotting.ui.task import game_specifications, game_timing
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class GameData:
     framerate: float = 2.0  # frames per second the features are drawn with (spotting.ui.task.game_timing)
     rate_note: str = ""  # why the features are not drawn at the picked rate, when the data says so
     rate_warnings: tuple[str, ...] = ()  # a half over 60 minutes at the rate with nothing else known, ...
+    video_offsets: tuple[tuple[int, float], ...] = ()  # (half, where it starts in its video, s) when a video holds more
 
 
 @dataclass(frozen=True)
@@ -99,26 +100,9 @@ def demo_assets() -> DemoAssets:
     return DemoAssets(game, checkpoint if checkpoint.is_file() else None)
 
 
-def default_soccernet_root() -> str:
-    """``SOCCERNET_DIR``, else the shared real data next to the repository when present."""
-    if os.environ.get("SOCCERNET_DIR"):
-        return os.environ["SOCCERNET_DIR"]
-    shared = REPO_ROOT.parent / "shared" / "data" / "soccernet"
-    return str(shared) if shared.is_dir() else ""
-
-
-def predictions_root(soccernet_root: str) -> Path | None:
-    """``SOCCERNET_PREDICTIONS_DIR``, else a ``predictions/`` folder beside the SoccerNet root."""
-    candidate = os.environ.get("SOCCERNET_PREDICTIONS_DIR") or (
-        str(Path(soccernet_root).parent / "predictions") if soccernet_root else "")
-    return Path(candidate) if candidate and Path(candidate).is_dir() else None
-
-
 def allowed_predictions_root(soccernet_root: str) -> Path | None:
     """:func:`predictions_root`, or None when the app is restricted and it lies outside the data roots
     (beside a typed SoccerNet root, it is a folder nobody chose to serve)."""
-    from spotting.ui.paths import inside_data_roots, restricted
-
     found = predictions_root(soccernet_root)
     if found is not None and restricted() and not inside_data_roots(found):
         return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +26,14 @@ from spotting.results import RESULTS_FILE
 from spotting.selection import find_games
 from spotting.soccernet import Annotations, read_labels
 from spotting.specs import SOCCERNET_V2, Specifications
+from spotting.ui.paths import studio_cache_dir
 
 
 
 def checkpoint_cache() -> Path:
-    """Where a checkpoint's split results go: ``$STUDIO_CACHE_DIR`` (default: the system's temp folder), never
-    a folder of the user's data."""
-    return Path(os.environ.get("STUDIO_CACHE_DIR", Path(tempfile.gettempdir()) / "spotting-studio")) / "split-predictions"
+    """Where a checkpoint's split results go: ``split-predictions/`` in the app's cache (``$STUDIO_CACHE_DIR``
+    or ``~/.cache/action-spotting-studio``), never a folder of the user's data."""
+    return studio_cache_dir() / "split-predictions"
 
 
 @dataclass(frozen=True)

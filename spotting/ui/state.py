@@ -32,21 +32,21 @@ SN_ROOT = "sn_root"
 SN_SPLIT = "sn_split"
 # Game page: the sidebar.
 SOURCE = "source"
-SN_GAME = "sn_game"
-SN_FEATURES = "sn_features"
-UPLOAD_HALF_PREFIX = "up_f"  # + half: that half's uploaded features
-UPLOAD_LABELS = "up_labels"
+SN_GAME, SN_FEATURES = "sn_game", "sn_features"
+UPLOAD_HALF_PREFIX, UPLOAD_LABELS = "up_f", "up_labels"  # UPLOAD_HALF_PREFIX + half: that half's uploaded features
 RUN_MODEL = "run_model"  # the model toggle of the demo (on by default) ...
-RUN_MODEL_GAME = "run_model_game"  # ... and of any other game (off by default)
-CKPT_MODE = "ckpt_mode"
-CKPT_PATH = "ckpt_path"
-CKPT_UPLOAD = "ckpt_upload"
+RUN_MODEL_GAME = "run_model_game"  # ... and of any other game (off by default) ...
+RUN_MODEL_VIDEO = "run_model_video"  # ... and of "Your video" (on: its point is a model's events)
+# "Your video" (spotting.ui.your_video): its fields (kept across page switches); upload, buttons, the half last shown.
+VIDEO_FIELDS = (VIDEO_PATH, VIDEO_EXTRACTOR, VIDEO_HALF, VIDEO_RANGE, VIDEO_START, VIDEO_END, VIDEO_SPLIT_AT, VIDEO_PCA,
+                VIDEO_PCA_MEAN, VIDEO_WEIGHTS) = ("yv_path", "yv_extractor", "yv_half", "yv_range", "yv_start", "yv_end",
+                                                  "yv_split_at", "yv_pca", "yv_pca_mean", "yv_weights")
+VIDEO_UPLOAD, VIDEO_EXTRACT, VIDEO_STOP, VIDEO_SHOWN = "yv_upload", "yv_extract", "yv_stop", "_yv_shown"
+CKPT_MODE, CKPT_PATH, CKPT_UPLOAD = "ckpt_mode", "ckpt_path", "ckpt_upload"
 SAVED_PREFIX = "saved::"  # + game name: the saved prediction sets picked for that game
-RESULTS_PATHS = "results_paths"
-RESULTS_UPLOADS = "results_uploads"
+RESULTS_PATHS, RESULTS_UPLOADS = "results_paths", "results_uploads"
 # Game page: the view.
-HALF = "half"
-NMS = "nms"
+HALF, NMS = "half", "nms"
 NMS_TASK, URL_TASK, FEATURES_FPS = "_nms_task", "<link>", "features_fps"  # NMS default's class set; fps picked
 LANE_CLASSES = "lane_classes"  # classes on the timeline ([] = all)
 CURVE_CLASSES = "curve_classes"  # classes whose segmentation curve is drawn
@@ -89,7 +89,8 @@ SPLIT_CHECKPOINT = "split_checkpoint"
 SHARED_KEYS = (THRESHOLD, TOLERANCE, OVERRIDE_CLASSES, SN_ROOT, SN_SPLIT, SPLIT_MODELS, SPLIT_DIRS,
                SPLIT_MISSING_EMPTY, SPLIT_MODEL_A, SPLIT_MODEL_B, SPLIT_CLASSES, SPLIT_LEAGUES, SPLIT_SEASONS,
                SPLIT_TEXT, SPLIT_PR_CLASS, SPLIT_CHECKPOINT, RESULTS_PATHS, HALF, NMS, SOURCE, SN_GAME, SN_FEATURES,
-               LANE_CLASSES, CURVE_CLASSES, EVENT_FILTER, RUN_MODEL, RUN_MODEL_GAME, CKPT_MODE, CKPT_PATH)
+               LANE_CLASSES, CURVE_CLASSES, EVENT_FILTER, RUN_MODEL, RUN_MODEL_GAME, CKPT_MODE, CKPT_PATH,
+               RUN_MODEL_VIDEO, *VIDEO_FIELDS)
 SHARED_PREFIXES = (CLASS_THRESHOLD_PREFIX, SAVED_PREFIX)
 
 # URL parameters (``st.query_params``): what a shared link holds.
@@ -110,8 +111,8 @@ DEFAULT_THRESHOLD = 0.2  # the demo model on the demo game: precision 0.94, reca
 DEFAULT_TOLERANCE = 10
 DEFAULT_NMS = 20.0
 SPLITS = ("test", "valid", "train", "challenge", "all")  # the split pickers add the root's sub-folders
-SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD = "Demo game", "SoccerNet folder", "Upload files"
-SOURCE_CODES = {"demo": SOURCE_DEMO, "soccernet": SOURCE_SOCCERNET, "upload": SOURCE_UPLOAD}  # URL ``src``
+SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD, SOURCE_VIDEO = "Demo game", "SoccerNet folder", "Upload files", "Your video"
+SOURCE_CODES = dict(demo=SOURCE_DEMO, soccernet=SOURCE_SOCCERNET, upload=SOURCE_UPLOAD, video=SOURCE_VIDEO)  # URL src
 CKPT_DEMO, CKPT_BY_PATH, CKPT_BY_UPLOAD = "Demo model", "Checkpoint path", "Upload checkpoint"  # CKPT_MODE values
 TABS = ("Metrics", "Export")  # DETAILS_TAB values, the first open by default
 ALL_EVENTS = "all"  # EVENT_FILTER's default
@@ -146,8 +147,8 @@ def export_json_key(source_name: str) -> str:
 
 
 def run_model_key(source: str) -> str:
-    """The model toggle's key: the demo's is on by default, any other game's off."""
-    return RUN_MODEL if source == SOURCE_DEMO else RUN_MODEL_GAME
+    """The model toggle's key: the demo's and your video's are on by default, any other game's off."""
+    return {SOURCE_DEMO: RUN_MODEL, SOURCE_VIDEO: RUN_MODEL_VIDEO}.get(source, RUN_MODEL_GAME)
 
 
 def keep_widget_state() -> None:
@@ -292,9 +293,8 @@ def model_url_value() -> str | None:
     """The ``model`` parameter of the current view; None when it is the page's default."""
     source = st.session_state.get(SOURCE, SOURCE_DEMO)
     key = run_model_key(source)
-    run = st.session_state.get(key, key == RUN_MODEL)
-    if not run:
-        return "off" if key == RUN_MODEL else None
+    if not st.session_state.get(key, on_by_default := key in (RUN_MODEL, RUN_MODEL_VIDEO)):
+        return "off" if on_by_default else None
     mode = st.session_state.get(CKPT_MODE, CKPT_DEMO)
     if mode == CKPT_BY_PATH and str(st.session_state.get(CKPT_PATH, "")).strip():
         return str(st.session_state[CKPT_PATH]).strip()

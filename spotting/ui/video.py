@@ -42,9 +42,9 @@ from starlette.routing import Route
 
 from spotting.errors import InputError
 from spotting.soccernet import Game
+from spotting.ui.paths import CACHE_ENV, check_inside, studio_cache_dir
 
 VIDEO_ROUTE_PREFIX = "/studio/video/"
-CACHE_ENV = "STUDIO_CACHE_DIR"
 # Containers Chromium, Firefox and Safari play as they are (VP8/VP9 WebM, H.264 MP4).
 BROWSER_READY_SUFFIXES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm"}
 # Codecs that may go into an .mp4 untouched and still play in browsers; others are transcoded.
@@ -68,10 +68,9 @@ _EBML = b"\x1a\x45\xdf\xa3"  # Matroska and WebM
 
 
 def cache_dir() -> Path:
-    """Where converted videos go: ``$STUDIO_CACHE_DIR`` or ``~/.cache/action-spotting-studio/videos``."""
-    root = os.environ.get(CACHE_ENV)
-    base = Path(root) if root else Path.home() / ".cache" / "action-spotting-studio"
-    return base / "videos"
+    """Where converted videos go: ``videos/`` in the app's cache (``$STUDIO_CACHE_DIR`` or
+    ``~/.cache/action-spotting-studio``)."""
+    return studio_cache_dir() / "videos"
 
 
 def _cache_path(source: Path) -> Path:
@@ -94,8 +93,6 @@ def check_video_file(path: str | Path) -> None:
 
     Only the first 12 bytes are read; the message never quotes them.
     """
-    from spotting.ui.paths import check_inside
-
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "video file not found (or not a regular file)", "check the game folder")

@@ -80,6 +80,7 @@ def video_player_timeline(
     video_max_px: int = 640,
     notice: str | None = None,
     clock_id: str = "",
+    video_offset_s: float | None = None,
 ) -> PlayerState:
     """Mount (or update in place) the player and return the browser's current playback state.
 
@@ -94,6 +95,9 @@ def video_player_timeline(
       changes, the player starts at ``start_time_s``; until the browser reports for this
       ``clock_id``, the returned time is ``start_time_s``.
     - ``seek_request=(counter, seconds)``: seeks once each time ``counter`` changes.
+    - ``video_offset_s``: the half starts this many seconds into the video (a whole match, or a range
+      of it): the player shows the video's window ``[offset, offset + half_duration_s]`` on the half's
+      clock and pauses at its end. None: the video is the half.
     - The player is as tall as its content: the timeline keeps the figure's height, the video takes
       what the browser window leaves under the player (at most ``video_max_px``, at least 150 px;
       ``layout.js``), so video and timeline fit the window together.
@@ -112,6 +116,7 @@ def video_player_timeline(
         "video_max_px": int(video_max_px),
         "notice": notice,
         "plotly_url": PLOTLY_URL,
+        "video_offset_s": None if video_offset_s is None else float(video_offset_s),
     }
     default = {"current_time_s": float(start_time_s), "paused": True}
     result = _player_component(

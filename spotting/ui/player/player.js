@@ -115,6 +115,7 @@ function buildPlayer(parent) {
     component: null, gen: 0, data: {}, key: "", clockId: undefined, src: null, hasVideo: false, figureJson: null,
     events: [], duration: 0, rafId: 0, lastReport: { t: -1, paused: null, at: 0 }, lastDrawn: null,
     manualTime: 0, // the clock without a video: moved by clicks, keys and seek requests
+    offset: null, // the half starts this far into the video (a window of a longer video); null: the video is the half
     startAt: 0, // where the video goes once its metadata is loaded
     swallowKeyUp: null, listeners: [], stagePx: undefined, frames: 0,
   };
@@ -191,6 +192,8 @@ function update(player, data) {
   player.duration = Number(data.half_duration_s) || 0;
   player.root.dataset.halfDuration = String(player.duration);
   player.events = (data.event_times_s || []).map(Number).filter(Number.isFinite).sort((a, b) => a - b);
+  const offset = Number(data.video_offset_s);
+  player.offset = data.video_offset_s == null || !Number.isFinite(offset) ? null : Math.max(0, offset);
 
   const url = data.video_url || null;
   const clockId = String(data.clock_id ?? "");
@@ -260,8 +263,8 @@ function showVideo(player, hasVideo, notice) {
 }
 
 function onMetadata(player) {
-  const t = seekTarget(player.startAt, player.video.duration) || 0;
-  if (t > 0) player.video.currentTime = t;
+  const t = seekTarget(player.startAt, totalTime(player)) || 0;
+  if (t > 0 || player.offset) player.video.currentTime = t + (player.offset || 0);
   player.video.playbackRate = Number(player.speed.value);
   refreshButtons(player);
   drawClock(player);
@@ -272,7 +275,8 @@ function onMetadata(player) {
 function currentTime(player) {
   if (!player.hasVideo) return player.manualTime;
   // Before its metadata the video reports 0: the clock is where it will start.
-  return player.video.readyState >= 1 ? player.video.currentTime || 0 : player.startAt;
+  if (player.video.readyState < 1) return player.startAt;
+  return (player.video.currentTime || 0) - (player.offset || 0); // the half's clock
 }
 
 function isPaused(player) {
@@ -281,14 +285,16 @@ function isPaused(player) {
 
 function totalTime(player) {
   const d = player.video.duration;
-  return player.hasVideo && Number.isFinite(d) && d > 0 ? d : player.duration;
+  if (!(player.hasVideo && Number.isFinite(d) && d > 0)) return player.duration;
+  // A window of a longer video: the half's length, or less where the video ends first.
+  return player.offset === null ? d : Math.min(d - player.offset, player.duration || Infinity);
 }
 
 function seekTo(player, seconds) {
   const t = seekTarget(seconds, totalTime(player));
   if (t === null) return;
   if (player.hasVideo && player.video.readyState >= 1) {
-    player.video.currentTime = t; // "seeked" reports it
+    player.video.currentTime = t + (player.offset || 0); // "seeked" reports it
   } else {
     if (player.hasVideo) player.startAt = t; // metadata not loaded yet: applied when it is
     else player.manualTime = t;
@@ -339,6 +345,7 @@ function tick(player) {
   const t = currentTime(player);
   if (t !== player.lastDrawn) drawClock(player, t);
   if (!isPaused(player)) {
+    if (player.offset !== null && t >= totalTime(player)) player.video.pause(); // the window's end: the half's
     followPlayhead(player, t, totalTime(player));
     report(player, false);
   }
