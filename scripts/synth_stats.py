@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from spotting.cli import run_cli  # noqa: E402
 from spotting.errors import InputError  # noqa: E402
-from spotting.soccernet import CLASSES, NUM_CLASSES, find_games, read_json, read_labels  # noqa: E402
+from spotting.selection import find_games  # noqa: E402
+from spotting.soccernet import CLASSES, NUM_CLASSES, read_json, read_labels  # noqa: E402
 
 # 5 % steps plus a finer tail: resampling by linear interpolation between quantiles keeps the mean
 # gap (and so the event rate) right only when the long tail is resolved

@@ -24,7 +24,6 @@ Training calls it at the end on its validation games; this command (re)calibrate
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 from pathlib import Path
 
@@ -197,18 +196,28 @@ def describe_report(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from spotting.checkpoint import load_checkpoint
-    from spotting.errors import InputError
-    from spotting.soccernet import select_games
+    import time
 
-    p = argparse.ArgumentParser(prog="python -m spotting.calibration", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--soccernet-dir", type=Path, required=True)
-    p.add_argument("--valid-split", default="valid", help="SoccerNet split name, a sub-folder, or a file listing games")
-    p.add_argument("--features", default=None, help="feature file name after 1_/2_ (default: the checkpoint's)")
-    p.add_argument("--out", type=Path, help="write the calibrated checkpoint here instead of in place")
-    p.add_argument("--force", action="store_true", help="overwrite --out, or the checkpoint itself")
+    from spotting.checkpoint import load_checkpoint
+    from spotting.cli import plural, print_summary
+    from spotting.errors import InputError
+    from spotting.options import (add_device, add_features, add_force, add_out, add_soccernet_dir, add_split,
+                                  command_parser, require_soccernet_dir)
+    from spotting.selection import select_games
+
+    started = time.perf_counter()
+    p = command_parser("python -m spotting.calibration", __doc__.splitlines()[0], [
+        "python -m spotting.calibration --checkpoint runs/calf/best.pt --soccernet-dir ~/SoccerNet --valid-split valid "
+        "--out runs/calf/calibrated.pt"])
+    p.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint written by spotting.train")
+    add_soccernet_dir(p)
+    add_split(p, "--valid-split", "valid", role="; the games calibrated on, with labels")
+    add_features(p, "the checkpoint's")
+    add_out(p, "the calibrated checkpoint (default: the checkpoint itself, in place)", required=False)
+    add_device(p)
+    add_force(p, "--out, or the checkpoint itself")
     args = p.parse_args(argv)
+    require_soccernet_dir(p, args)
     target = args.out or args.checkpoint
     if target.exists() and not args.force:
         raise InputError(target, "already exists", "pass --force to overwrite it or choose another --out")
@@ -217,9 +226,11 @@ def main(argv: list[str] | None = None) -> int:
                          labels_file=loaded.spec.labels_file, dataset=loaded.spec.dataset)
     if not games:
         raise InputError(None, "no validation split given", "pass --valid-split (a split name, a sub-folder or a file)")
-    settings, report = calibrate_checkpoint(args.checkpoint, games, args.out)
+    settings, report = calibrate_checkpoint(args.checkpoint, games, args.out, device=args.device)
     print(describe_settings(settings, loaded.spec.classes))
     print(f"{describe_report(report)} → {target}")
+    print_summary("calibration", f"{plural(len(games), 'game')} read from {args.soccernet_dir} (split {args.valid_split})",
+                  f"calibrated checkpoint written to {target}", started)
     return 0
 
 

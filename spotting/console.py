@@ -1,4 +1,4 @@
-"""Console scripts of the installed package (``pyproject.toml``): ``spotting-train`` … ``spotting-synth``.
+"""Console scripts of the installed package (``pyproject.toml``): ``spotting-train`` … ``spotting-features``.
 
 Each runs its module's command exactly as ``python -m spotting.<module>`` does (bad input → exit 2
 with one line); the module is imported only when its script runs, so each starts as fast as its own
@@ -31,15 +31,20 @@ def calibrate() -> int:
 
 def evaluate() -> int:
     """``spotting-evaluate`` = ``python -m spotting.evaluate``."""
-    from spotting.cli import run_cli
-    from spotting.evaluate import main
+    from spotting.evaluate import cli
 
-    return run_cli(main)
+    return cli()
 
 
 def synth() -> int:
     """``spotting-synth`` = ``python -m spotting.synth``."""
-    from spotting.cli import run_cli
-    from spotting.synth.__main__ import main
+    from spotting.synth.__main__ import cli
 
-    return run_cli(main)
+    return cli()
+
+
+def features() -> int:
+    """``spotting-features`` = ``python -m spotting.features`` (and its fit-pca, apply-pca, convert-pca)."""
+    from spotting.features.__main__ import cli
+
+    return cli()

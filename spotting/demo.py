@@ -8,7 +8,6 @@ synthetic matches — everything rebuilt from scratch by ``python -m spotting.de
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from dataclasses import dataclass
@@ -162,21 +161,36 @@ def build(work: Path, force: bool = False, budget: DemoBudget | None = None, kee
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spotting.demo", description=__doc__.splitlines()[0])
+    import time
+
+    from spotting.cli import print_summary
+    from spotting.options import add_force, command_parser
+
+    started = time.perf_counter()
+    parser = command_parser("python -m spotting.demo", __doc__.splitlines()[0], [
+        "python -m spotting.demo build --force", "python -m spotting.demo build --keep-game --force"])
     parser.add_argument("command", choices=("build", "report"))
     parser.add_argument("--work", type=Path, default=ROOT / ".cache" / "demo-build",
                         help="folder for training/validation/test games and runs (default %(default)s)")
     parser.add_argument("--epochs", type=int, default=DemoBudget.epochs)
-    parser.add_argument("--force", action="store_true", help="rebuild the demo assets in place")
+    add_force(parser, f"the demo assets ({ASSETS.relative_to(ROOT)})")
     parser.add_argument("--keep-game", action="store_true", help="keep the demo game, retrain the model only")
     args = parser.parse_args(argv)
     if args.command == "build":
         build(args.work, args.force, DemoBudget(epochs=args.epochs), keep_game=args.keep_game)
+        written = f"demo game, {DEMO_CHECKPOINT.name} and {DEMO_REPORT.name} written under {ASSETS}"
     else:
         report(args.work, {name: args.work / folder / "best.pt" for name, folder, _ in _models()
                            if (args.work / folder / "best.pt").is_file()})
+        written = f"{DEMO_REPORT.name} written under {ASSETS}"
+    print_summary(f"demo {args.command}", f"synthetic games and runs under {args.work}", written, started)
     return 0
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m spotting.demo``: bad input → exit 2 with one line."""
+    return run_cli(main, argv)
+
+
 if __name__ == "__main__":
-    raise SystemExit(run_cli(main))
+    raise SystemExit(cli())

@@ -1,7 +1,7 @@
 """Evaluate ``results_spotting.json`` files with SoccerNet's Average-mAP (official-equal, fast).
 
     python -m spotting.evaluate --soccernet-dir D --predictions-dir P [--predictions-dir P2 ...]
-        [--split test] [--metric loose|tight|at1..at5] [--prediction-file results_spotting.json]
+        [--split all|test|SUB-FOLDER|FILE] [--metric loose|tight|at1..at5] [--prediction-file results_spotting.json]
         [--classes soccernet-v2|ball-2023|ball-2024|FILE] [--labels-file NAME] [--framerate FPS]
         [--json] [--per-game] [--csv FILE [--force]] [--missing-as-empty] [--skip-unknown]
 
@@ -12,8 +12,10 @@ SoccerNet-v2 (17 classes, 2 fps, loose Average-mAP), ``Labels-ball.json`` with P
 Action Spotting 2023 (25 fps, ``at1`` = the challenge's mAP@1), its 12 classes 2024's; the flags
 override each.
 
-Games: with ``--split`` the official list of that split (of the set's SoccerNet dataset; games absent
-from D are named in a note); without it, every game folder under D that has a label file. Each
+Games (``--split``, as in every command, :mod:`spotting.selection`): ``all`` (the default: every game
+folder under D that has a label file), an official split (its official list, of the set's SoccerNet
+dataset), a sub-folder of D, or a file listing game folders; listed games absent from D are named in
+a note. Each
 game's predictions are ``P/<league>/<season>/<game>/<prediction file>`` (string-valued official
 files or numeric ones).
 
@@ -33,24 +35,28 @@ import argparse
 import csv
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from spotting.analysis import ModelPredictions, load_model_predictions, model_names, per_game_average_map, per_game_rows
-from spotting.cli import run_cli
+from spotting.cli import plural, print_summary, run_cli
 from spotting.datatree import Tree, data_specifications, open_tree
 from spotting.errors import InputError
 from spotting.metrics import METRICS, SpottingMetrics, average_map, metric_deltas
+from spotting.options import (add_force, add_soccernet_dir, add_split, add_task_options, command_parser,
+                              require_soccernet_dir)
 from spotting.results import RESULTS_FILE
-from spotting.soccernet import Annotations, find_games, parse_labels, unknown_label_fix
+from spotting.selection import ALL, find_games, resolve_split
+from spotting.soccernet import Annotations, parse_labels, unknown_label_fix
 from spotting.specs import SOCCERNET_V2, Specifications
 from spotting.tables import format_models_table, format_per_game, format_table
 
 __all__ = ["EvaluationSet", "data_specifications", "load_labels_set", "check_model", "load_evaluation_set",
            "evaluate_folder", "format_table", "format_models_table", "format_per_game", "result_json", "models_json",
-           "main"]
+           "main", "cli"]
 
 Progress = Callable[[int, int], None]
 
@@ -79,19 +85,14 @@ def load_labels_set(soccernet_dir: str | Path, split: str | None = None, skip_un
                     spec: Specifications | None = None) -> tuple[list[str], list[Annotations], list[str]]:
     """``(games, labels, absent_from_split)`` of the games to evaluate (see the module docstring).
 
-    ``soccernet_dir`` is a folder or a zip; ``spec`` the class set (None: SoccerNet-v2). Raises
-    :class:`InputError` when no game has a label file, or when ``skip_unknown`` drops every label."""
+    ``soccernet_dir`` is a folder or a zip; ``split`` one of :mod:`spotting.selection`'s (None: ``all``);
+    ``spec`` the class set (None: SoccerNet-v2). Raises :class:`InputError` when no game has a label
+    file, or when ``skip_unknown`` drops every label."""
     spec = spec or SOCCERNET_V2
     tree = open_tree(soccernet_dir, "SoccerNet", "--soccernet-dir")
-    names = _label_games(tree, split, spec)
-    absent: list[str] = []
-    if split is not None:
-        from SoccerNet.utils import getListGames
-
-        present = set(names)
-        absent = [name for name in getListGames(split, dataset=spec.dataset) if name not in present]
+    names, absent = _label_games(tree, split or ALL, spec)
     if not names:
-        what = (f"no game of the {split!r} split with a {spec.labels_file}" if split
+        what = (f"no game of the {split!r} split with a {spec.labels_file}" if split and split != ALL
                 else f"no game folder with a {spec.labels_file}")
         raise InputError(soccernet_dir, what, "point --soccernet-dir at your SoccerNet root (or pass --labels-file)")
     labels, skipped = [], Counter()
@@ -106,21 +107,23 @@ def load_labels_set(soccernet_dir: str | Path, split: str | None = None, skip_un
     return names, labels, absent
 
 
-def _label_games(tree: Tree, split: str | None, spec: Specifications) -> list[str]:
+def _label_games(tree: Tree, split: str, spec: Specifications) -> tuple[list[str], list[str]]:
+    """The games of ``split`` with a label file, and the listed ones (split file, official split) absent."""
     if not tree.is_zip:
-        return [g.name for g in find_games(tree.path, split=split, require="labels", labels_file=spec.labels_file,
-                                           dataset=spec.dataset)]
-    games = tree.games_with(spec.labels_file)
-    if split is None:
-        return games
-    from SoccerNet.utils import getListGames
-
-    try:
-        listed = getListGames(split, dataset=spec.dataset)
-    except Exception:
-        raise InputError(None, f"unknown split {split!r}", "use train, valid, test or challenge") from None
-    present = set(games)
-    return [g for g in listed if g in present]
+        left_out: list[tuple[str, str]] = []
+        games = find_games(tree.path, split, require="labels", labels_file=spec.labels_file, dataset=spec.dataset,
+                           skipped=left_out)
+        return [g.name for g in games], [name for name, reason in left_out if reason == "not found"]
+    present = tree.games_with(spec.labels_file)
+    kind, names = resolve_split(split, tree.path, spec.dataset,
+                                is_folder=lambda folder: any(g.startswith(folder + "/") for g in present),
+                                folders=sorted({g.split("/")[0] for g in present if "/" in g}))
+    if kind == "all":
+        return present, []
+    if kind == "folder":
+        return [g for g in present if g.startswith(names[0] + "/")], []
+    there = set(present)
+    return [g for g in names if g in there], [g for g in names if g not in there]
 
 
 def check_model(model: ModelPredictions, predictions_dir: str | Path, prediction_file: str = RESULTS_FILE) -> None:
@@ -221,24 +224,18 @@ def write_csv(path: Path, rows: list[dict], force: bool = False) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m spotting.evaluate", description=__doc__.split("\n")[0])
-    parser.add_argument("--soccernet-dir", required=True, type=Path,
-                        help="SoccerNet root (folder or zip) holding <game>/<label file>")
+    parser = command_parser("python -m spotting.evaluate", __doc__.split("\n")[0], [
+        "python -m spotting.evaluate --soccernet-dir ~/SoccerNet --predictions-dir preds/ --split test",
+        "python -m spotting.evaluate --soccernet-dir ~/SoccerNet --split test --per-game --predictions-dir A --predictions-dir B"])
+    add_soccernet_dir(parser, " (or a zip of them), each with its label file")
     parser.add_argument("--predictions-dir", required=True, type=Path, action="append",
                         help="folder or zip holding <game>/<prediction file>; repeat it to compare models "
                              "(named by folder)")
-    parser.add_argument("--split", choices=("train", "valid", "test", "challenge"), default=None,
-                        help="evaluate the official list of this split (default: every game with labels)")
+    add_split(parser, default=ALL, role="; 'all' here: every game with a label file")
     parser.add_argument("--metric", choices=METRICS, default=None,
                         help="default: the class set's (loose for SoccerNet-v2, at1 = mAP@1 for Ball Action)")
     parser.add_argument("--prediction-file", default=RESULTS_FILE, help="file name inside each game folder")
-    parser.add_argument("--classes", default=None,
-                        help="class set: soccernet-v2, ball-2023, ball-2024 or a text file with one class a line "
-                             "(default: recognised from the label files)")
-    parser.add_argument("--labels-file", default=None,
-                        help="label file name in each game folder (default: the class set's, e.g. Labels-v2.json)")
-    parser.add_argument("--framerate", type=float, default=None,
-                        help="frames per second of the evaluation grid (default: the class set's, 2 or 25)")
+    add_task_options(parser, "of the evaluation grid, as SoccerNet's evaluate(framerate=)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--per-game", action="store_true",
                         help="also each game's a-mAP, worst first by the first model "
@@ -246,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--csv", type=Path, default=None,
                         help="write one row per game and model: game, model, metric, a_mAP, num_labels, "
                              "num_predictions (refuses to overwrite a file without --force)")
-    parser.add_argument("--force", action="store_true", help="overwrite the --csv file if it exists")
+    add_force(parser, "the --csv file")
     parser.add_argument("--missing-as-empty", action="store_true",
                         help="count a game without a prediction file as having no predictions (default: error)")
     parser.add_argument("--skip-unknown", action="store_true",
@@ -280,7 +277,10 @@ def _notes(args: argparse.Namespace, spec: Specifications, reason: str, metric: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    require_soccernet_dir(parser, args)
     from tqdm import tqdm
 
     dirs: list[Path] = args.predictions_dir
@@ -336,8 +336,16 @@ def main(argv: list[str] | None = None) -> int:
         print(format_models_table(names, results, spec.classes) if several else format_table(results[0], spec.classes))
         if args.per_game:
             print("\n" + format_per_game(games, names, per_game))
+    written = f"{'JSON' if args.json else 'table'} written to stdout" + (f" and {args.csv}" if args.csv else "")
+    print_summary("evaluate", f"{plural(len(games), 'game')} read from {args.soccernet_dir} (split {args.split}) and "
+                  f"{plural(len(models), 'prediction set')}", written, started)
     return 0
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m spotting.evaluate`` / ``spotting-evaluate``: bad input → exit 2 with one line."""
+    return run_cli(main, argv)
+
+
 if __name__ == "__main__":
-    raise SystemExit(run_cli(main))
+    raise SystemExit(cli())

@@ -9,6 +9,7 @@ halves shorter than one chunk.
 
 from __future__ import annotations
 
+import argparse
 import time
 import warnings
 from collections.abc import Callable
@@ -255,7 +256,7 @@ def _selected_games(args, loaded: LoadedModel, features: str) -> tuple[list, lis
     without ``--skip-incomplete``, is an :class:`InputError` (exit 2), each incomplete game named first."""
     import sys
 
-    from spotting.soccernet import select_games
+    from spotting.selection import select_games
 
     skipped: list[tuple[str, str]] = []
     games = select_games(args.soccernet_dir, args.split, features, require="features",
@@ -299,41 +300,55 @@ def postprocessing(loaded: LoadedModel, threshold: float = 0.0, nms_window_s: fl
     return config
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """``python -m spotting.infer``'s options (the shared ones from :mod:`spotting.options`)."""
+    from spotting.options import (add_device, add_features, add_force, add_out, add_out_dir, add_postprocess_options,
+                                  add_soccernet_dir, add_split, command_parser)
+    from spotting.postprocess import DEFAULT_NMS_WINDOW_S
+    from spotting.results import RESULTS_FILE
+
+    p = command_parser("python -m spotting.infer", "Spot actions in whole games: one game folder, or every game of a "
+                       "split of a SoccerNet root.", [
+                           "python -m spotting.infer --soccernet-dir ~/SoccerNet --split test --checkpoint "
+                           "runs/calf/best.pt --out-dir preds/",
+                           "python -m spotting.infer --game-dir games/my-match --checkpoint runs/calf/best.pt"])
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--game-dir", type=Path, help="one game folder (instead of --soccernet-dir)")
+    add_soccernet_dir(where, " (with --split and --out-dir; torchrun --nproc_per_node=N shares the games among N "
+                      "processes)")
+    add_split(p)
+    add_features(p, "the checkpoint's")
+    p.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint written by spotting.train")
+    add_out(p, f"the results file of --game-dir (default: predictions/<checkpoint name>/<league>/<season>/<game>/"
+               f"{RESULTS_FILE} under the current folder, where the app finds saved predictions; never inside the "
+               "dataset)", required=False)
+    add_out_dir(p, RESULTS_FILE)
+    add_device(p)
+    add_postprocess_options(p, f"the checkpoint's calibrated per-class windows, else its task's: {DEFAULT_NMS_WINDOW_S:g} "
+                            "for SoccerNet-v2, 2 for Ball Action; given, one window for every class")
+    p.add_argument("--skip-incomplete", action="store_true", help="spot the games of the split that have both halves' "
+                   "features, and list the others at the end (default: exit 2 naming them)")
+    p.add_argument("--refine-window", type=float, default=None, help="move every class's events to the segmentation "
+                   "rise within ± this many seconds (0: off; default: the checkpoint's per-class calibration)")
+    p.add_argument("--save-scores", action="store_true", help="also write the curves and scores as scores.npz")
+    add_force(p, "result files")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    import argparse
+    import sys
 
     from spotting import distributed
-    from spotting.postprocess import DEFAULT_NMS_WINDOW_S
+    from spotting.cli import plural, print_summary
     from spotting.results import RESULTS_FILE
     from spotting.soccernet import game_at
 
-    p = argparse.ArgumentParser(prog="python -m spotting.infer", description="Spot actions in whole games.")
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--game-dir", type=Path, help="one game folder")
-    where.add_argument("--soccernet-dir", type=Path, help="a SoccerNet root (with --split and --out-dir; "
-                       "torchrun --nproc_per_node=N shares the games among N processes)")
-    p.add_argument("--features", default=None, help="feature file name after 1_/2_ (default: the checkpoint's)")
-    p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--out", type=Path, help="output file for --game-dir (default: predictions/<checkpoint name>/"
-                   f"<league>/<season>/<game>/{RESULTS_FILE} under the current folder, where the app finds saved "
-                   "predictions; never inside the dataset)")
-    p.add_argument("--split", default="test", help="SoccerNet split name, a sub-folder of the root, 'all', or a file listing game folders")
-    p.add_argument("--out-dir", type=Path, help="output root for --soccernet-dir: OUT/<game>/" + RESULTS_FILE)
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
-    p.add_argument("--threshold", type=float, default=0.0, help="confidence threshold (default: keep all)")
-    p.add_argument("--nms-window", type=float, default=None,
-                   help="NMS window in seconds for every class (default: the checkpoint's calibrated per-class "
-                        f"windows, else its task's: {DEFAULT_NMS_WINDOW_S:g} for SoccerNet-v2, 2 for Ball Action)")
-    p.add_argument("--skip-incomplete", action="store_true",
-                   help="spot the games of the split that have both halves' features, and list the others at the "
-                        "end (default: exit 2 naming them)")
-    p.add_argument("--refine-window", type=float, default=None,
-                   help="move every class's events to the segmentation rise within ± this many seconds "
-                        "(0: off; default: the checkpoint's per-class calibration)")
-    p.add_argument("--save-scores", action="store_true", help="also write the curves and scores as scores.npz")
-    p.add_argument("--force", action="store_true", help="overwrite existing result files")
+    started = time.perf_counter()
+    p = build_parser()
     args = p.parse_args(argv)
-    if args.soccernet_dir is not None and args.out_dir is None:
+    if args.game_dir is None and args.soccernet_dir is None:
+        p.error("one of --game-dir or --soccernet-dir is required (or set SOCCERNET_DIR)")
+    if args.game_dir is None and args.out_dir is None:
         p.error("--soccernet-dir needs --out-dir")
     rank = distributed.environment()
     loaded = load_checkpoint(args.checkpoint, str(distributed.local_device(args.device, rank)))
@@ -345,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         game = game_at(args.game_dir, features=features, labels_file=loaded.spec.labels_file)
         out = args.out or default_game_output(Path(args.checkpoint), game.directory)
         n = _infer_one(loaded, game, out, config, args.force, out.with_name("scores.npz") if args.save_scores else None)
-        print(f"{n} events → {out} (device {loaded.device})")
+        print_summary("infer", f"1 game read from {args.game_dir}", f"{plural(n, 'event')} written to {out} "
+                      f"(device {loaded.device})", started)
         return 0
     games, skipped = _selected_games(args, loaded, features)
     # Gloo whatever the device: the ranks only exchange their counts (and wait for each other) at the end.
@@ -353,12 +369,15 @@ def main(argv: list[str] | None = None) -> int:
         done, events = infer_split(loaded, games, args.out_dir, config, args.force, args.save_scores)
         counts = distributed.gather_objects((done, events))
         if rank.is_main:
-            print(f"{sum(c[0] for c in counts)} games, {sum(c[1] for c in counts)} events → {args.out_dir}"
-                  + (f" ({rank.world_size} processes)" if rank.distributed else ""))
             if skipped:
-                print(f"skipped {len(skipped)} game(s) of split {args.split!r} (--skip-incomplete):")
+                print(f"skipped {len(skipped)} game(s) of split {args.split!r} (--skip-incomplete):", file=sys.stderr)
                 for name, reason in skipped:
-                    print(f"  {name}: {reason}")
+                    print(f"  {name}: {reason}", file=sys.stderr)
+            total = sum(c[0] for c in counts)
+            processes = f" by {rank.world_size} processes" if rank.distributed else ""
+            print_summary("infer", f"{plural(total, 'game')} read from {args.soccernet_dir} (split {args.split})",
+                          f"{total} {RESULTS_FILE} ({plural(sum(c[1] for c in counts), 'event')}) written under "
+                          f"{args.out_dir}{processes}", started)
     return 0
 
 

@@ -36,7 +36,7 @@ from torch.distributed.elastic.multiprocessing.errors import record as record_er
 
 from spotting import distributed
 from spotting.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
-from spotting.cli import run_cli
+from spotting.cli import plural, print_summary, run_cli
 from spotting.datatree import data_specifications
 from spotting.encoding import k_frames
 from spotting.errors import InputError
@@ -44,9 +44,12 @@ from spotting.infer import score_game
 from spotting.losses import calf_loss
 from spotting.metrics import average_map
 from spotting.model import CALF, ModelConfig, count_parameters
+from spotting.options import (add_device, add_features, add_force, add_out, add_soccernet_dir, add_split, add_task_options,
+                              command_parser, require_soccernet_dir)
 from spotting.postprocess import SpottingConfig, default_nms_window_s, default_refinement, detect_events
 from spotting.sampling import BatchLoader, ChunkSampler, load_halves
-from spotting.soccernet import DEFAULT_FEATURES, Annotations, Game, select_games
+from spotting.selection import select_games
+from spotting.soccernet import DEFAULT_FEATURES, Annotations, Game
 from spotting.timebase import check_game_rates
 
 
@@ -269,19 +272,16 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m spotting.train", description=__doc__.splitlines()[0])
-    p.add_argument("--soccernet-dir", type=Path, required=True)
-    p.add_argument("--features", default=DEFAULT_FEATURES, help="feature file name after 1_/2_ (default %(default)s)")
-    p.add_argument("--out", type=Path, required=True, help="output folder for checkpoints and metrics.jsonl")
-    p.add_argument("--train-split", default="train", help="SoccerNet split name, a sub-folder of the root, 'all', or a file listing game folders")
-    p.add_argument("--valid-split", default="valid", help="SoccerNet split name, a file, or '' for none")
-    p.add_argument("--classes", default=None,
-                   help="class set: soccernet-v2, ball-2023, ball-2024 or a text file with one class a line "
-                        "(default: recognised from the label files); stored in the checkpoint")
-    p.add_argument("--labels-file", default=None,
-                   help="label file in each game folder (default: the class set's, Labels-v2.json or Labels-ball.json)")
-    p.add_argument("--framerate", type=float, default=None,
-                   help="frames per second of the features (default: the class set's, 2 or 25; Baidu features: 1)")
+    """``python -m spotting.train``'s options (the shared ones from :mod:`spotting.options`)."""
+    p = command_parser("python -m spotting.train", __doc__.splitlines()[0], [
+        "python -m spotting.train --soccernet-dir ~/SoccerNet --features ResNET_TF2_PCA512.npy --out runs/calf-att",
+        "python -m spotting.train --soccernet-dir games --train-split all --valid-split '' --out runs/mine"])
+    add_soccernet_dir(p)
+    add_features(p, DEFAULT_FEATURES + ", SoccerNet's official features; stored in the checkpoint")
+    add_out(p, "the run folder: checkpoints (best.pt, last.pt), train_config.json, metrics.jsonl")
+    add_split(p, "--train-split", "train")
+    add_split(p, "--valid-split", "valid", role="; '' for none (no validation, no calibration)")
+    add_task_options(p, "of the features the model reads (Baidu's: 1); stored in the checkpoint")
     p.add_argument("--chunk-seconds", type=float, default=ModelConfig.chunk_seconds,
                    help="training/inference window in seconds (default %(default)s; Ball Action: ~8-15)")
     p.add_argument("--receptive-field-seconds", type=float, default=ModelConfig.receptive_field_seconds,
@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dropout", type=float, default=ModelConfig.dropout)
     p.add_argument("--segmentation-weight", type=float, default=TrainConfig.segmentation_weight,
                    help="weight of the context-aware segmentation loss (default: CALF's %(default)s)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1, ...")
+    add_device(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--workers", type=int, default=TrainConfig.workers,
@@ -306,12 +306,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dist-timeout", type=float, default=distributed.DEFAULT_TIMEOUT_S,
                    help="under torchrun: seconds a process may wait for the others (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--force", action="store_true", help="train into an OUT that already holds checkpoints")
+    add_force(p, "an --out that already holds checkpoints")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    require_soccernet_dir(parser, args)
+    args.features = args.features or DEFAULT_FEATURES
     if (args.out / "best.pt").exists() and not (args.force or args.resume):
         raise InputError(args.out, "already holds checkpoints", "pass --resume to continue, --force to overwrite, or another --out")
     if args.workers < 0:
@@ -340,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
         best = train(config, probe_games, valid, args.features)
         if rank.is_main:
             print(f"best checkpoint: {best}")
+            validation = f" and {plural(len(valid), 'validation game')} (split {args.valid_split})" if valid else ""
+            print_summary("train", f"{plural(len(probe_games), 'training game')} (split {args.train_split}){validation} "
+                          f"read from {args.soccernet_dir}", f"{best.name} written to {args.out}"
+                          + (f" by {rank.world_size} processes" if rank.distributed else ""), started)
     return 0
 
 

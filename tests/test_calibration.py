@@ -154,7 +154,7 @@ def test_calibrate_keeps_or_beats_the_defaults_and_stores_one_settings_object(so
     """calibrate_checkpoint saves the whole SpottingConfig; inference reads it back whole, and a
     command-line window replaces every class's window."""
     from spotting.infer import postprocessing
-    from spotting.soccernet import find_games
+    from spotting.selection import find_games
 
     games = find_games(soccernet["data"], None, "planted.npy")
     out = tmp_path / "calibrated.pt"

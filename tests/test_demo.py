@@ -16,7 +16,8 @@ from spotting.infer import infer_game, load_checkpoint
 from spotting.metrics import average_map
 from spotting.postprocess import detect_events
 from spotting.results import write_results
-from spotting.soccernet import HALVES, find_games
+from spotting.selection import find_games
+from spotting.soccernet import HALVES
 
 
 def test_demo_game_loads_like_a_soccernet_game() -> None:

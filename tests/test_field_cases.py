@@ -174,7 +174,8 @@ def test_partial_download_names_the_truncated_file_and_the_skipped_game(tmp_path
     assert second.returncode == 2 and c in second.stderr.splitlines()[-1] and "--skip-incomplete" in second.stderr
     third = cli("spotting.infer", *args, "--skip-incomplete")
     assert third.returncode == 0, third.stderr
-    assert "2 games" in third.stdout and f"{c}: no 2_synthetic512.npy" in third.stdout.split("skipped 1 game(s)")[1]
+    assert "2 games read" in third.stderr.splitlines()[-1]  # the summary line, last
+    assert f"{c}: no 2_synthetic512.npy" in third.stderr.split("skipped 1 game(s)")[1]
     assert (out / a / "results_spotting.json").is_file() and (out / b / "results_spotting.json").is_file()
     assert not (out / c).exists()
     # Evaluation names the game it cannot score, too.

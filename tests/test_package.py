@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ("spotting-train", "spotting-infer", "spotting-evaluate", "spotting-calibrate", "spotting-synth")
+SCRIPTS = ("spotting-train", "spotting-infer", "spotting-evaluate", "spotting-calibrate", "spotting-synth", "spotting-features")
 
 
 def _run(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

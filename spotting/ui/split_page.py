@@ -29,13 +29,10 @@ from spotting.soccernet import game_title, league_and_season
 from spotting.specs import SOCCERNET_V2, Specifications
 from spotting.ui import sources, split_figures, split_sources, state
 from spotting.ui.paths import typed_path
+from spotting.ui.sidebar import split_ui
 from spotting.ui.split_sources import ModelSpec, SplitLabels
 
 GAME_PAGE = "page.py"  # the game page's script, relative to the entry script (spotting/ui/main.py)
-
-
-def _split_arg(split: str) -> str | None:
-    return None if split == "all folders" else split
 
 
 def inputs_ui() -> tuple[str, str, list[ModelSpec], bool]:
@@ -45,14 +42,13 @@ def inputs_ui() -> tuple[str, str, list[ModelSpec], bool]:
     st.session_state.setdefault(state.SN_ROOT, sources.default_soccernet_root())
     root = sidebar.text_input("SoccerNet root", key=state.SN_ROOT,
                               help="Folder holding <league>/<season>/<game>/Labels-v2.json (defaults to $SOCCERNET_DIR).").strip()
-    st.session_state.setdefault(state.SN_SPLIT, "test")
-    split = sidebar.selectbox("Split", state.SPLITS, key=state.SN_SPLIT)
     if root:
         try:
             root = str(typed_path(root, "SoccerNet root"))
         except InputError as error:
             st.error(str(error), icon=":material/error:")
             root = ""
+    split = split_ui(root)
     sidebar.header("Prediction sets")
     saved_root = sources.allowed_predictions_root(root) if root else None
     saved = sorted(p.name for p in saved_root.iterdir() if p.is_dir()) if saved_root else []
@@ -84,11 +80,11 @@ def inputs_ui() -> tuple[str, str, list[ModelSpec], bool]:
     with sidebar.expander("Run a checkpoint on every game"):
         checkpoint = st.text_input("Checkpoint (.pt)", key=state.SPLIT_CHECKPOINT, placeholder="runs/calf/best.pt").strip()
         if checkpoint and root:
-            specs.append(_checkpoint_ui(checkpoint, root, _split_arg(split)))
+            specs.append(_checkpoint_ui(checkpoint, root, split))
     return root, split, specs, missing_as_empty
 
 
-def _checkpoint_ui(checkpoint: str, root: str, split: str | None) -> ModelSpec:
+def _checkpoint_ui(checkpoint: str, root: str, split: str) -> ModelSpec:
     try:
         checkpoint = str(typed_path(checkpoint, "checkpoint"))
     except InputError as error:
@@ -405,7 +401,7 @@ def main() -> None:
         st.info("Type the folder of your SoccerNet data in the sidebar (or set SOCCERNET_DIR).")
         return
     try:
-        split = split_sources.split_labels(root, _split_arg(split_name))
+        split = split_sources.split_labels(root, split_name)
     except InputError as error:
         st.error(str(error), icon=":material/error:")
         return

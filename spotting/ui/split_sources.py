@@ -23,7 +23,8 @@ from spotting.datatree import Tree, detect_specifications
 from spotting.errors import InputError
 from spotting.metrics import SpottingMetrics, average_map
 from spotting.results import RESULTS_FILE
-from spotting.soccernet import Annotations, find_games, read_labels
+from spotting.selection import find_games
+from spotting.soccernet import Annotations, read_labels
 from spotting.specs import SOCCERNET_V2, Specifications
 from spotting.ui.paths import studio_cache_dir
 
@@ -80,13 +81,13 @@ def _split_labels(root: str, split: str | None, stamp: float) -> SplitLabels:
 
 
 def split_labels(root: str, split: str | None) -> SplitLabels:
-    """Labels of every game of ``split`` (None: every folder) under ``root``, in the class set recognised
+    """Labels of every game of ``split`` (:mod:`spotting.selection`'s vocabulary; None: ``all``) under ``root``, in the class set recognised
     there (:func:`spotting.datatree.detect_specifications`); InputError when none."""
     # The root's own mtime and the listing's cache (60 s) keep this cheap; a label file edited in place is
     # seen by the per-file stamps the figures below are keyed by.
     result = _split_labels(root, split, _mtime(Path(root)))
     if not result.games:
-        raise InputError(root, f"no game of the {split or 'all folders'} split has a {result.spec.labels_file}",
+        raise InputError(root, f"no game of the {split or 'all'} split has a {result.spec.labels_file}",
                          "pick another split or point the SoccerNet root at your data")
     return result
 

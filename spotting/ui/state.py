@@ -110,7 +110,7 @@ TOLERANCES_S, DEFAULT_TOLERANCE = (1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 35, 40, 45
 DEFAULT_THRESHOLD = 0.2  # the demo model on the demo game: precision 0.94, recall 0.88 at δ = 10 s (best F1)
 NMS_OWN = "own"  # NMS value: the model's own windows (calibrated per class, else its task's)
 NMS_CHOICES = (NMS_OWN, *(float(w) for w in range(2, 61)))  # the slider's values, seconds
-SPLITS = ("test", "valid", "train", "challenge", "all folders")
+SPLITS = ("test", "valid", "train", "challenge", "all")  # the split pickers add the root's sub-folders
 SOURCE_DEMO, SOURCE_SOCCERNET, SOURCE_UPLOAD, SOURCE_VIDEO = "Demo game", "SoccerNet folder", "Upload files", "Your video"
 SOURCE_CODES = dict(demo=SOURCE_DEMO, soccernet=SOURCE_SOCCERNET, upload=SOURCE_UPLOAD, video=SOURCE_VIDEO)  # URL src
 CKPT_DEMO, CKPT_BY_PATH, CKPT_BY_UPLOAD = "Demo model", "Checkpoint path", "Upload checkpoint"  # CKPT_MODE values
@@ -239,10 +239,8 @@ def restore_from_url() -> None:
         st.session_state[SOURCE] = SOURCE_CODES[params[Q_SOURCE]]
     elif params.get(Q_SOURCE):
         notes.append(f"src={_shown(params[Q_SOURCE])} is not one of {', '.join(SOURCE_CODES)}: ignored")
-    if params.get(Q_SPLIT) in SPLITS:
+    if params.get(Q_SPLIT):  # checked against the root by the split picker (a sub-folder, 'all folders' = all)
         st.session_state[SN_SPLIT] = params[Q_SPLIT]
-    elif params.get(Q_SPLIT):
-        notes.append(f"split={_shown(params[Q_SPLIT])} is not a SoccerNet split: ignored")
     if params.get(Q_GAME):
         st.session_state[SN_GAME] = params[Q_GAME]
         if params.get(Q_SAVED):
