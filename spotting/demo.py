@@ -124,12 +124,14 @@ def evaluate_checkpoint(checkpoint: Path, games: list[Game]) -> dict[str, float]
     return row
 
 
-def report(work: Path, checkpoints: dict[str, Path]) -> dict:
+def report(work: Path, checkpoints: dict[str, Path], write: bool = True) -> dict:
+    """The held-out table of ``checkpoints`` (printed; written to ``report.json`` when ``write``)."""
     test_games = _games(work / "test", TEST_SEEDS, video=False, rare_boost=1.0)
     rows = {name: evaluate_checkpoint(path, test_games) for name, path in checkpoints.items()}
     result = {"test_games": len(test_games), "test_seeds": [TEST_SEEDS.start, TEST_SEEDS.stop], "results": rows}
-    DEMO_REPORT.parent.mkdir(parents=True, exist_ok=True)
-    DEMO_REPORT.write_text(json.dumps(result, indent=1) + "\n")
+    if write:
+        DEMO_REPORT.parent.mkdir(parents=True, exist_ok=True)
+        DEMO_REPORT.write_text(json.dumps(result, indent=1) + "\n")
     print("| model | loose | tight | loose, uniform refinement | tight, uniform | loose, head positions | tight, head |")
     print("|---|---|---|---|---|---|---|")
     for name, row in rows.items():
@@ -168,17 +170,27 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     parser = command_parser("python -m spotting.demo", __doc__.splitlines()[0], [
-        "python -m spotting.demo build --force", "python -m spotting.demo build --keep-game --force"])
+        "python -m spotting.demo build --force", "python -m spotting.demo build --keep-game --force",
+        "python -m spotting.demo report --checkpoint assets/demo/model.pt"])
     parser.add_argument("command", choices=("build", "report"))
     parser.add_argument("--work", type=Path, default=ROOT / ".cache" / "demo-build",
                         help="folder for training/validation/test games and runs (default %(default)s)")
     parser.add_argument("--epochs", type=int, default=DemoBudget.epochs)
     add_force(parser, f"the demo assets ({ASSETS.relative_to(ROOT)})")
     parser.add_argument("--keep-game", action="store_true", help="keep the demo game, retrain the model only")
+    parser.add_argument("--checkpoint", type=Path, action="append",
+                        help="report: score this checkpoint (repeatable) on the held-out games instead of the build's "
+                             "runs; the table is printed, report.json is left as it is")
     args = parser.parse_args(argv)
     if args.command == "build":
         build(args.work, args.force, DemoBudget(epochs=args.epochs), keep_game=args.keep_game)
         written = f"demo game, {DEMO_CHECKPOINT.name} and {DEMO_REPORT.name} written under {ASSETS}"
+    elif args.checkpoint:
+        missing = [path for path in args.checkpoint if not path.is_file()]
+        if missing:
+            raise InputError(missing[0], "checkpoint not found", "check the path")
+        report(args.work, {str(path): path for path in args.checkpoint}, write=False)
+        written = "the table printed above (report.json unchanged)"
     else:
         report(args.work, {name: args.work / folder / "best.pt" for name, folder, _ in _models()
                            if (args.work / folder / "best.pt").is_file()})
