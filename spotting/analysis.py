@@ -22,106 +22,17 @@ entry (the last one written), predictions with a negative or NaN confidence are 
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from spotting.datatree import open_tree
-from spotting.errors import InputError
 from spotting.metrics import class_count, metric_deltas
 from spotting.metrics import class_thresholds as _class_thresholds
-from spotting.metrics_core import (RECALL_POINTS, THRESHOLDS, SparseEvents, concatenate_games, encode, match,
-                                   pr_counts, precision_recall, trapezoid_average, true_positive_flags, vector_size)
-from spotting.results import RESULTS_FILE, parse_results_file
+from spotting.average_precision import RECALL_POINTS, THRESHOLDS, pr_counts, precision_recall, trapezoid_average
+from spotting.metrics_core import SparseEvents, concatenate_games, encode, match, true_positive_flags, vector_size
 from spotting.soccernet import Annotations
-from spotting.specs import SOCCERNET_V2, Specifications
 
-Progress = Callable[[int, int], None]
-
-
-# ---------------------------------------------------------------- reading several models' predictions
-
-@dataclass(frozen=True)
-class ModelPredictions:
-    """One model's predictions for a list of games, with what could not be read."""
-
-    name: str  # the model folder's name
-    predictions: list[Annotations]  # aligned with ``games``; Annotations.empty() where missing/unreadable
-    missing: list[str]  # game names with no prediction file
-    errors: list[str]  # one line per unreadable/corrupt file (the InputError text, naming the file)
-    warnings: list[str]  # ResultsFile.warning lines (negative positions etc.), one per file
-    games: list[str] = field(default_factory=list)  # the games asked for, in order
-    unreadable: list[str] = field(default_factory=list)  # game names whose file gave an error
-    missing_as_empty: bool = False  # a missing file counts as a game with no predictions
-    spec: Specifications = SOCCERNET_V2  # the class set the predictions were read in
-    skipped: Counter = field(default_factory=Counter)  # unknown labels dropped (unknown="skip"), with counts
-
-    @property
-    def evaluated(self) -> np.ndarray:
-        """``(G,)`` bool: the game has a readable file, or has none and missing files count as empty."""
-        bad = set(self.unreadable) | (set() if self.missing_as_empty else set(self.missing))
-        return np.array([g not in bad for g in self.games], dtype=bool)
-
-
-def model_names(predictions_dirs: Sequence[str | Path]) -> list[str]:
-    """Each folder's (or zip's, without ``.zip``) name; a name already taken gets ``-2``, ``-3``, ... (``a``, ``a-2``)."""
-    names: list[str] = []
-    for directory in predictions_dirs:
-        path = Path(directory).resolve()
-        base = (path.stem if path.suffix.lower() == ".zip" else path.name) or str(directory)
-        name, k = base, 2
-        while name in names:
-            name, k = f"{base}-{k}", k + 1
-        names.append(name)
-    return names
-
-
-def load_model_predictions(predictions_dir: str | Path, games: Sequence[str], prediction_file: str = RESULTS_FILE,
-                           missing_as_empty: bool = False, name: str | None = None,
-                           progress: Progress | None = None, unknown: str = "skip",
-                           framerate: float | None = None, spec: Specifications | None = None) -> ModelPredictions:
-    """Read ``<predictions_dir>/<game>/<prediction_file>`` for every game (``read_results_file``);
-    ``predictions_dir`` is a folder or a zip in SoccerNet's layout (:class:`spotting.datatree.Tree`).
-
-    Never raises for one bad or missing file: a missing one is listed in ``missing``, an unreadable
-    one in ``errors`` (its InputError text) and both get ``Annotations.empty()``. Labels are read in
-    the class set ``spec`` (None: SoccerNet-v2) at its evaluation rate (or ``framerate``); ``unknown``
-    is passed to the reader ("skip" drops labels outside the set as SoccerNet does, counting them in
-    ``skipped``; "error" makes the file an error). Raises :class:`InputError` only when
-    ``predictions_dir`` is neither a folder nor a zip.
-    """
-    spec = spec or SOCCERNET_V2
-    framerate = spec.framerate if framerate is None else framerate
-    tree = open_tree(predictions_dir)
-    predictions: list[Annotations] = []
-    missing, errors, warnings, unreadable = [], [], [], []
-    skipped: Counter = Counter()
-    for done, game in enumerate(games, start=1):
-        relative = f"{game}/{prediction_file}"
-        events = Annotations.empty()
-        if not tree.has(relative):
-            missing.append(game)
-        else:
-            try:
-                results = parse_results_file(tree.read_json(relative), tree.where(relative), unknown=unknown,
-                                             framerate=framerate, classes=spec, skipped=skipped)
-                events = results.events
-                if results.warning:
-                    warnings.append(results.warning)
-            except InputError as error:
-                errors.append(str(error))
-                unreadable.append(game)
-            except OSError as error:  # unreadable (permissions, I/O): still one line naming the file
-                errors.append(f"{tree.where(relative)}: cannot be read ({error.strerror or error})")
-                unreadable.append(game)
-        predictions.append(events)
-        if progress is not None:
-            progress(done, len(games))
-    return ModelPredictions(name or model_names([predictions_dir])[0], predictions, missing, errors, warnings,
-                            list(games), unreadable, missing_as_empty, spec, skipped)
 
 
 # ---------------------------------------------------------------- Average-mAP of every game at once

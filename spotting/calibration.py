@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from spotting.metrics import average_map
 from spotting.postprocess import (DEFAULT_REFINE_OFFSET_S, DEFAULT_REFINE_WINDOW_S, SUPPRESSIONS, Refinement,
@@ -86,7 +87,8 @@ def calibrate_refinement(scores: list, labels: list[Annotations], settings: Spot
     num_classes = _num_classes(scores)
     per_class = np.zeros((len(grid), 2, num_classes))
     candidates = [candidate_events(s, settings) for s in scores]  # the same for every refinement
-    for i, (window, offset) in enumerate(grid):
+    for i, (window, offset) in enumerate(tqdm(grid, desc="refinement settings", unit="setting", leave=False,
+                                              disable=None)):
         moved = replace(settings, refinement=Refinement.uniform(window, offset, num_classes))
         per_class[i] = _per_class(labels, [refined_events(c, s, moved) for c, s in zip(candidates, scores)],
                                   spec, num_classes)
@@ -113,9 +115,11 @@ def calibrate_suppression(scores: list, labels: list[Annotations], settings: Spo
     before = _per_class(labels, [refined_events(candidate_events(s, settings), s, settings) for s in scores],
                         spec, num_classes)
     best_kind, best_total, best = None, -np.inf, None
+    trials = tqdm(total=len(kinds) * len(windows), desc="NMS settings", unit="setting", leave=False, disable=None)
     for kind in kinds:
         per_class = np.zeros((len(windows), 2, num_classes))
         for i, window in enumerate(windows):
+            trials.update()
             trial = replace(settings, suppression=kind, nms_window_s=window, class_nms_windows_s=())
             per_class[i] = _per_class(labels, [refined_events(candidate_events(s, trial), s, trial) for s in scores],
                                       spec, num_classes)
@@ -123,6 +127,7 @@ def calibrate_suppression(scores: list, labels: list[Annotations], settings: Spo
         chosen = per_class[choice, :, np.arange(num_classes)].T  # (2, C)
         if chosen.sum() > best_total + 1e-12:
             best_kind, best_total, best = kind, chosen.sum(), (choice, chosen)
+    trials.close()
     choice, chosen = best
     overrides = {c: windows[i] for c, i in enumerate(choice) if windows[i] != base}
     calibrated = replace(settings, suppression=best_kind, nms_window_s=base, class_nms_windows_s=overrides)
@@ -149,7 +154,6 @@ def calibrate_checkpoint(path: Path, games: list, out: Path | None = None,
     :func:`calibrate`, and save it (to ``out`` or in place) with ``info["postprocessing"]`` set (and
     ``info["refinement"]``, which older versions read)."""
     import torch
-    from tqdm import tqdm
 
     from spotting.checkpoint import load_checkpoint, save_checkpoint
     from spotting.infer import score_game

@@ -41,7 +41,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from spotting.analysis import ModelPredictions, load_model_predictions, model_names, per_game_average_map, per_game_rows
+from spotting.analysis import per_game_average_map, per_game_rows
+from spotting.prediction_sets import ModelPredictions, load_model_predictions, model_names
 from spotting.cli import plural, print_summary, run_cli
 from spotting.datatree import Tree, data_specifications, open_tree
 from spotting.errors import InputError

@@ -37,9 +37,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spotting.metrics_core import (THRESHOLDS, SparseEvents, closest_visibility, concatenate_games, eleven_point_ap,
-                                   encode, entry_key, match, matched_pr_counts, pr_counts, precision_recall,
-                                   trapezoid_average, true_positive_flags)
+from spotting.average_precision import (THRESHOLDS, eleven_point_ap, matched_pr_counts, pr_counts, precision_recall,
+                                        trapezoid_average)
+from spotting.metrics_core import (SparseEvents, closest_visibility, concatenate_games, encode, entry_key, match,
+                                   true_positive_flags)
 from spotting.soccernet import Annotations
 from spotting.specs import SOCCERNET_V2
 

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from SoccerNet.Evaluation.ActionSpotting import evaluate as official_evaluate
 from SoccerNet.Evaluation.utils import EVENT_DICTIONARY_V2
 
-from spotting.analysis import (ModelPredictions, class_confusion, load_model_predictions, match_counts, match_split,
-                               model_names, per_game_average_map, pr_curves, timing_errors)
+from spotting.analysis import class_confusion, match_counts, match_split, per_game_average_map, pr_curves, timing_errors
+from spotting.prediction_sets import ModelPredictions, load_model_predictions, model_names
 from spotting.errors import InputError
 from spotting.metrics import average_map, game_figures
-from spotting.metrics_core import THRESHOLDS, eleven_point_ap
+from spotting.average_precision import THRESHOLDS, eleven_point_ap
 from spotting.soccernet import CLASS_INDEX, NUM_CLASSES, Annotations, read_labels
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from SoccerNet.Evaluation.ActionSpotting import evaluate as official_evaluate
 from SoccerNet.Evaluation.utils import EVENT_DICTIONARY_V2
 
 from spotting.metrics import METRICS, average_map, game_figures, match_events
-from spotting.metrics_core import THRESHOLDS
+from spotting.average_precision import THRESHOLDS
 from spotting.results import read_results
 from spotting.soccernet import CLASSES, Annotations, format_game_time, read_labels
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from spotting.errors import InputError
 from spotting.selection import ALL, LEGACY_ALL, SPLIT_HELP, subfolders
-from spotting.soccernet import HALVES, LABELS_FILE, VIDEO_NAMES, Annotations, Game, game_title
+from spotting.soccernet import LABELS_FILE, VIDEO_NAMES, Annotations, Game, game_title
 from spotting.ui import scoring, sources, state, uploads, your_video
 from spotting.ui.events import plural
 from spotting.ui.paths import typed_path

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from spotting.analysis import (ModelPredictions, PerGameMetrics, SplitMatch, load_model_predictions, match_split,
-                               per_game_average_map)
+from spotting.analysis import PerGameMetrics, SplitMatch, match_split, per_game_average_map
+from spotting.prediction_sets import ModelPredictions, load_model_predictions
 from spotting.datatree import Tree, detect_specifications
 from spotting.errors import InputError
 from spotting.metrics import SpottingMetrics, average_map

@@ -83,6 +83,7 @@ SPLIT_SEASONS = "split_seasons"
 SPLIT_TEXT = "split_text"
 SPLIT_PR_CLASS = "split_pr_class"
 SPLIT_CHECKPOINT = "split_checkpoint"
+SPLIT_GAMES_TABLE, SPLIT_TAB = "split_games", "split_tab"  # the per-game table (a selection opens a game); tabs
 
 # Kept across page switches (a widget's value is dropped at the end of a run that did not draw it).
 # Not file uploaders: their value cannot be assigned.
@@ -107,7 +108,7 @@ Q_TAB = "tab"  # the open tab under the player, lower case
 Q_FILTER = "show"  # the event filter's code
 
 TOLERANCES_S, DEFAULT_TOLERANCE = (1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60), 10
-DEFAULT_THRESHOLD = 0.2  # the demo model on the demo game: precision 0.94, recall 0.88 at δ = 10 s (best F1)
+DEFAULT_THRESHOLD = 0.2  # demo model on the demo game, its own NMS: precision 0.97, recall 0.88 at δ = 10 s (best F1)
 NMS_OWN = "own"  # NMS value: the model's own windows (calibrated per class, else its task's)
 NMS_CHOICES = (NMS_OWN, *(float(w) for w in range(2, 61)))  # the slider's values, seconds
 SPLITS = ("test", "valid", "train", "challenge", "all")  # the split pickers add the root's sub-folders
