@@ -142,9 +142,16 @@ class SpottingConfig:
 
 
 def describe_suppression(settings: SpottingConfig, classes: tuple[str, ...]) -> str:
-    """One short line: ``hard NMS, 20 s (Throw-in 10 s, Kick-off 60 s)`` — the windows that differ, named."""
-    overrides = ", ".join(f"{classes[i]} {w:g} s" for i, w in settings.class_nms_windows_s if i < len(classes))
-    return f"{settings.suppression} NMS, {settings.nms_window_s:g} s" + (f" ({overrides})" if overrides else "")
+    """One short line: the suppression kind, then the windows, the most common first —
+    ``linear soft-NMS: 60 s for 13 classes; Throw-in 30 s; Corner 40 s; ...``."""
+    windows = settings.nms_windows(len(classes))[: len(classes)]
+    values, counts = np.unique(windows, return_counts=True)
+    common = float(values[counts.argmax()])
+    kind = "hard NMS" if settings.suppression == "hard" else f"{settings.suppression} soft-NMS"
+    others = "; ".join(f"{name} {w:g} s" for name, w in zip(classes, windows) if w != common)
+    many = int(counts.max())
+    return (f"{kind}: {common:g} s" + (f" for {many} classes" if others else " for every class")
+            + (f"; {others}" if others else ""))
 
 
 def default_nms_window_s(spec: Specifications) -> float:

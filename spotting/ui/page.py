@@ -47,9 +47,10 @@ COLUMNS = (0.6, 0.4)  # player | what changes it and the event list
 TABLE_PX = 330  # the event list's height beside the player
 
 
-def thresholds_ui(has_model: bool, spec: Specifications | None = None) -> tuple[float, float | None, int]:
-    """Confidence threshold, NMS window (None: the model's own, per class; reset to it for a new class set)
-    and match tolerance (values also kept in session state)."""
+def thresholds_ui(has_model: bool, spec: Specifications | None = None,
+                  own_nms: str | None = None) -> tuple[float, float | None, int]:
+    """Confidence threshold, NMS window (None: the model's own, per class, described by ``own_nms`` under
+    the control; reset to it for a new class set) and match tolerance (values also kept in session state)."""
     if spec is not None and st.session_state.get(state.NMS_TASK) not in (spec.name, state.URL_TASK):
         st.session_state[state.NMS] = state.NMS_OWN
     if spec is not None:
@@ -66,6 +67,8 @@ def thresholds_ui(has_model: bool, spec: Specifications | None = None) -> tuple[
                                   "each class's window as calibrated on validation games and saved in the checkpoint "
                                   "(without: its task's, 20 s for SoccerNet-v2, 2 s for Ball Action); a number: the "
                                   "same window for every class. Results files are drawn as they are.")
+    if has_model and nms == state.NMS_OWN and own_nms:
+        left.caption(own_nms)
     tolerance = right.select_slider("Match tolerance δ (s)", state.TOLERANCES_S, key=state.TOLERANCE,
                                     help="A prediction matches a ground truth within ±δ/2 (SoccerNet). "
                                          "Average-mAP loose uses δ = 5…60 s, tight δ = 1…5 s.")
@@ -235,6 +238,17 @@ def draw_player(data: sources.GameData, half: int, figure: dict, shown: list[Sou
     return start_s
 
 
+def own_nms(choices: sidebar.PredictionChoices, data: sources.GameData) -> str | None:
+    """The chosen model's own suppression in words (None without a model, or one that cannot be read:
+    running it names the problem)."""
+    if choices.model is None:
+        return None
+    try:
+        return describe_suppression(scoring.model_settings(choices.model.checkpoint), data.spec.classes)
+    except InputError:
+        return None
+
+
 def run_model(choices: sidebar.PredictionChoices, data: sources.GameData, nms: float | None, where) -> object | None:
     """Run (or fetch from cache) the chosen model; its candidates join the sources; returns its scores."""
     choice = choices.model
@@ -254,9 +268,8 @@ def run_model(choices: sidebar.PredictionChoices, data: sources.GameData, nms: f
         choices.errors.append(error)
         return None
     choices.results.insert(0, (choice.name, events))
-    own = f" Its own NMS: {describe_suppression(scoring.model_settings(choice.checkpoint), scores.spec.classes)}."
     st.sidebar.caption(f"**{choice.name}** ran on **{scores.device}** in {scores.seconds:.1f} s "
-                       "(cached: thresholds never re-run it)." + (own if nms is None and scores.spec else ""))
+                       "(cached: thresholds never re-run it).")
     return scores
 
 
@@ -326,7 +339,7 @@ def main() -> None:
         top_left, top_right = st.columns(2, vertical_alignment="center")
         with top_left:
             half = half_ui(data)
-        threshold, nms, tolerance = thresholds_ui(choices.model is not None, data.spec)
+        threshold, nms, tolerance = thresholds_ui(choices.model is not None, data.spec, own_nms(choices, data))
         with top_right:
             class_thresholds = class_thresholds_ui(threshold, data.spec.classes)
     scores = run_model(choices, data, nms, left.empty())
