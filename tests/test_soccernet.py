@@ -201,3 +201,16 @@ def test_a_split_file_is_read_from_the_current_folder_else_the_root(tmp_path: Pa
     with pytest.raises(InputError) as error:
         find_games(root, "valid.txt", features="f.npy")
     assert str(elsewhere / "valid.txt") in str(error.value) and str(root / "valid.txt") in str(error.value)
+
+
+def test_missing_features_name_the_other_features_the_game_folder_has(tmp_path: Path) -> None:
+    """A game extracted with EfficientNetLite0 and a checkpoint trained on synthetic512: not "download it" but
+    what is there and the two ways out."""
+    np.save(tmp_path / "1_EfficientNetLite0.npy", np.zeros((3, 2), np.float32))
+    with pytest.raises(InputError) as error:
+        load_features(tmp_path / "1_synthetic512.npy")
+    message = str(error.value)
+    assert "1_EfficientNetLite0.npy" in message and "download" not in message
+    assert "checkpoint trained on EfficientNetLite0.npy" in message and "extract synthetic512.npy" in message
+    with pytest.raises(InputError, match="download it"):  # nothing else there: the download advice stands
+        load_features(tmp_path / "2_synthetic512.npy")
