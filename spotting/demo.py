@@ -166,16 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     import time
 
     from spotting.cli import print_summary
-    from spotting.options import add_force, command_parser
+    from spotting.options import add_force, command_parser, description_of
 
     started = time.perf_counter()
-    parser = command_parser("python -m spotting.demo", __doc__.splitlines()[0], [
+    parser = command_parser("python -m spotting.demo", description_of(__doc__), [
         "python -m spotting.demo build --force", "python -m spotting.demo build --keep-game --force",
         "python -m spotting.demo report --checkpoint assets/demo/model.pt"])
-    parser.add_argument("command", choices=("build", "report"))
+    parser.add_argument("command", choices=("build", "report"), help="build: the demo game, its training and model, "
+                        "then the report; report: the held-out table (with / without attention)")
     parser.add_argument("--work", type=Path, default=ROOT / ".cache" / "demo-build",
                         help="folder for training/validation/test games and runs (default %(default)s)")
-    parser.add_argument("--epochs", type=int, default=DemoBudget.epochs)
+    parser.add_argument("--epochs", type=int, default=DemoBudget.epochs, help="build: most training epochs per model")
     add_force(parser, f"the demo assets ({ASSETS.relative_to(ROOT)})")
     parser.add_argument("--keep-game", action="store_true", help="keep the demo game, retrain the model only")
     parser.add_argument("--checkpoint", type=Path, action="append",

@@ -310,6 +310,22 @@ def test_shared_options_mean_the_same_everywhere(row: Row, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_every_option_has_help_with_its_default_and_no_rst(row: Row, monkeypatch, capsys) -> None:
+    """Every option but -h says what it does and, when it has one, its default; descriptions are whole
+    sentences without reST markup (``x``, :mod:`x`), which argparse prints as typed."""
+    parser = parser_of(row, monkeypatch)
+    for action in parser._actions:
+        if action.option_strings == ["-h", "--help"]:
+            continue
+        assert action.help, (row.name, action.option_strings or action.dest)
+        if action.option_strings and action.default is not None and action.default is not False:  # 0 included
+            assert "default" in parser._get_formatter()._get_help_string(action), (row.name, action.option_strings)
+    code, out, _ = run(row, ["--help"], capsys)
+    assert code == 0 and "``" not in out and ":mod:" not in out and ":class:" not in out, out
+    assert parser.description.rstrip().endswith((".", ")")), parser.description
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
 def test_bad_input_exits_2_with_one_line_naming_the_file(row: Row, data, capsys) -> None:
     argv, named = row.bad(data)
     code, _, err = run(row, argv, capsys)

@@ -131,7 +131,7 @@ def _apply_pca(argv: list[str]) -> int:
     add_split(p)
     add_features(p, "", required=True)
     p.add_argument("--pca", type=Path, required=True, help="an .npz from fit-pca, or a pickled PCA with --pca-mean")
-    p.add_argument("--pca-mean", type=Path)
+    p.add_argument("--pca-mean", type=Path, help="SoccerNet's average_512_TF2.pkl (with a .pkl --pca)")
     add_force(p, "the reduced features")
     args = p.parse_args(argv)
     require_soccernet_dir(p, args)
