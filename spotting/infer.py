@@ -352,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     p = build_parser()
     args = p.parse_args(argv)
     if args.game_dir is None and args.soccernet_dir is None:
-        p.error("one of --game-dir or --soccernet-dir is required (or set SOCCERNET_DIR)")
+        raise InputError(None, "one of --game-dir or --soccernet-dir is required (and $SOCCERNET_DIR is unset)",
+                         "pass --game-dir GAME, or --soccernet-dir /path/to/SoccerNet (or set SOCCERNET_DIR)")
     if args.game_dir is None and args.out_dir is None:
         p.error("--soccernet-dir needs --out-dir")
     rank = distributed.environment()

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from spotting.errors import InputError
 from spotting.selection import SPLIT_HELP
 
 SOCCERNET_DIR_ENV = "SOCCERNET_DIR"  # the app reads the same variable (spotting.ui.sources.default_soccernet_root)
@@ -72,10 +73,13 @@ def add_soccernet_dir(parser: argparse._ActionsContainer, extra: str = "") -> No
                              f"{'now ' + default if default else 'unset here'})")
 
 
-def require_soccernet_dir(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Exit 2 (argparse's usage error) when neither ``--soccernet-dir`` nor ``$SOCCERNET_DIR`` gives a root."""
+def require_soccernet_dir(args: argparse.Namespace) -> None:
+    """An :class:`InputError` (one ``error: ...`` line, exit 2, as the README promises) when neither
+    ``--soccernet-dir`` nor ``$SOCCERNET_DIR`` gives a root; not ``parser.error``, whose whole usage block
+    buried the one thing to do."""
     if args.soccernet_dir is None:
-        parser.error(f"--soccernet-dir is required (or set {SOCCERNET_DIR_ENV})")
+        raise InputError(None, "--soccernet-dir is required (and $SOCCERNET_DIR is unset)",
+                         f"pass --soccernet-dir /path/to/SoccerNet or set {SOCCERNET_DIR_ENV}")
 
 
 def add_split(parser: argparse.ArgumentParser, name: str = "--split", default: str = "all", role: str = "") -> None:

@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
-    require_soccernet_dir(parser, args)
+    require_soccernet_dir(args)
     args.features = args.features or DEFAULT_FEATURES
     if (args.out / "best.pt").exists() and not (args.force or args.resume):
         raise InputError(args.out, "already holds checkpoints", "pass --resume to continue, --force to overwrite, or another --out")

@@ -382,6 +382,18 @@ def test_an_unknown_split_exits_2_listing_the_choices(row: Row, data, capsys) ->
         assert choice in lines[0], lines[0]
 
 
+@pytest.mark.parametrize("row", SELECTING, ids=[row.name for row in SELECTING])
+def test_a_missing_soccernet_dir_is_one_error_line_with_the_fix(row: Row, data, capsys) -> None:
+    """No --soccernet-dir and no $SOCCERNET_DIR: one ``error:`` line saying both ways to give it, not argparse's
+    whole usage block."""
+    argv = row.good(data)
+    at = argv.index("--soccernet-dir")
+    code, _, err = run(row, argv[:at] + argv[at + 2:], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "usage:" not in err, err
+    assert lines[0].startswith("error: ") and "--soccernet-dir" in lines[0] and "SOCCERNET_DIR" in lines[0], lines[0]
+
+
 def test_a_python_m_command_on_bad_input_exits_2_with_one_line(data) -> None:
     """One real process: the module entry point, not only ``cli()``, gives exit 2 and one line."""
     result = subprocess.run([sys.executable, "-m", "spotting.infer", "--soccernet-dir", str(data["root"]), "--split",

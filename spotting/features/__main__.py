@@ -100,7 +100,7 @@ def _fit_pca(argv: list[str]) -> int:
     add_out(p, "the PCA file (.npz)")
     add_force(p, "the PCA file")
     args = p.parse_args(argv)
-    require_soccernet_dir(p, args)
+    require_soccernet_dir(args)
     if args.out.suffix != ".npz":
         p.error("--out must end in .npz")
     if args.out.exists() and not args.force:
@@ -134,7 +134,7 @@ def _apply_pca(argv: list[str]) -> int:
     p.add_argument("--pca-mean", type=Path, help="SoccerNet's average_512_TF2.pkl (with a .pkl --pca)")
     add_force(p, "the reduced features")
     args = p.parse_args(argv)
-    require_soccernet_dir(p, args)
+    require_soccernet_dir(args)
     projection = load_projection(args.pca, args.pca_mean)
     features = args.features
     games = _games(args, features)
