@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     add_device(p)
     add_force(p, "--out, or the checkpoint itself")
     args = p.parse_args(argv)
-    require_soccernet_dir(p, args)
+    require_soccernet_dir(args)
     target = args.out or args.checkpoint
     if target.exists() and not args.force:
         raise InputError(target, "already exists", "pass --force to overwrite it or choose another --out")

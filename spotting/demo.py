@@ -26,6 +26,7 @@ DEMO_REPORT = ASSETS / "report.json"
 DEMO_SEED = 15  # the demo game; training, validation and test games use other seed ranges
 TRAIN_SEEDS = range(10_000, 10_040)
 VALID_SEEDS = range(20_000, 20_036)  # model selection and per-class calibration (on 4 games both were noise)
+GAME_SECONDS = 10  # generating one synthetic game's features, roughly, on a laptop CPU
 TEST_SEEDS = range(30_000, 30_050)  # 50 held-out games: rare classes (red cards) appear a few times
 RARE_BOOST = 5.0  # penalties and red cards are rare in real games: show the model more of them
 
@@ -125,7 +126,14 @@ def evaluate_checkpoint(checkpoint: Path, games: list[Game]) -> dict[str, float]
 
 
 def report(work: Path, checkpoints: dict[str, Path], write: bool = True) -> dict:
-    """The held-out table of ``checkpoints`` (printed; written to ``report.json`` when ``write``)."""
+    """The held-out table of ``checkpoints`` (printed; written to ``report.json`` when ``write``). The held-out
+    games are generated on first use, after a line saying so: minutes of silence read as a hang."""
+    import sys
+
+    missing = sum(not (work / "test" / f"synthetic_{seed}" / "Labels-v2.json").is_file() for seed in TEST_SEEDS)
+    if missing:  # on stderr: stdout is the table
+        print(f"demo report: generating {missing} held-out synthetic games under {work / 'test'} first (about "
+              f"{GAME_SECONDS} s each, ~{round(missing * GAME_SECONDS / 60)} min; kept for later reports)", file=sys.stderr)
     test_games = _games(work / "test", TEST_SEEDS, video=False, rare_boost=1.0)
     rows = {name: evaluate_checkpoint(path, test_games) for name, path in checkpoints.items()}
     result = {"test_games": len(test_games), "test_seeds": [TEST_SEEDS.start, TEST_SEEDS.stop], "results": rows}
@@ -166,16 +174,19 @@ def main(argv: list[str] | None = None) -> int:
     import time
 
     from spotting.cli import print_summary
-    from spotting.options import add_force, command_parser
+    from spotting.options import add_force, command_parser, description_of
 
     started = time.perf_counter()
-    parser = command_parser("python -m spotting.demo", __doc__.splitlines()[0], [
+    parser = command_parser("python -m spotting.demo", description_of(__doc__), [
         "python -m spotting.demo build --force", "python -m spotting.demo build --keep-game --force",
         "python -m spotting.demo report --checkpoint assets/demo/model.pt"])
-    parser.add_argument("command", choices=("build", "report"))
+    parser.add_argument("command", choices=("build", "report"), help="build: the demo game, its training and model, "
+                        "then the report (about 45 min); report: the held-out table (with / without attention); its "
+                        f"first use generates the {len(TEST_SEEDS)} held-out games under --work (~"
+                        f"{round(len(TEST_SEEDS) * GAME_SECONDS / 60)} min)")
     parser.add_argument("--work", type=Path, default=ROOT / ".cache" / "demo-build",
                         help="folder for training/validation/test games and runs (default %(default)s)")
-    parser.add_argument("--epochs", type=int, default=DemoBudget.epochs)
+    parser.add_argument("--epochs", type=int, default=DemoBudget.epochs, help="build: most training epochs per model")
     add_force(parser, f"the demo assets ({ASSETS.relative_to(ROOT)})")
     parser.add_argument("--keep-game", action="store_true", help="keep the demo game, retrain the model only")
     parser.add_argument("--checkpoint", type=Path, action="append",

@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
-    require_soccernet_dir(parser, args)
+    require_soccernet_dir(args)
     from tqdm import tqdm
 
     dirs: list[Path] = args.predictions_dir

@@ -175,15 +175,20 @@ def save_scores(path: str | Path, scores: GameScores) -> Path:
 # processes: each takes every N-th game (its share) and writes exactly the files one process would.
 
 def default_game_output(checkpoint: Path, game_dir: Path) -> Path:
-    """``predictions/<checkpoint stem>/<game path>/results_spotting.json`` under the current folder.
+    """``predictions/<model>/<game path>/results_spotting.json`` under the current folder.
 
-    The game path is the folder's last three parts (``league/season/game``, SoccerNet's layout), or its
-    name alone when it is shallower: the layout the app's saved-predictions finder and the split page read.
+    ``<model>`` is the checkpoint's file name without ``.pt`` (``model.pt`` → ``model``), except for the names
+    training writes into every run (``best.pt``, ``last.pt``): those take the run's folder name
+    (``runs/x/best.pt`` → ``x``), so two runs' outputs do not land in one ``predictions/best/``. The game path
+    is the folder's last three parts (``league/season/game``, SoccerNet's layout), or its name alone when it
+    is shallower: the layout the app's saved-predictions finder and the split page read.
     """
     from spotting.results import RESULTS_FILE  # results imports this module's neighbours: imported when used
 
+    run = Path(checkpoint).resolve().parent.name  # resolved: ``best.pt`` given inside its run folder names the run
+    model = run if Path(checkpoint).stem in ("best", "last") and run else Path(checkpoint).stem
     parts = Path(game_dir).resolve().parts[-3:]
-    return Path("predictions") / checkpoint.stem / Path(*parts) / RESULTS_FILE
+    return Path("predictions") / model / Path(*parts) / RESULTS_FILE
 
 
 def _infer_one(loaded: LoadedModel, game, out: Path, config, force: bool, scores_out: Path | None) -> int:
@@ -319,9 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_split(p)
     add_features(p, "the checkpoint's")
     p.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint written by spotting.train")
-    add_out(p, f"the results file of --game-dir (default: predictions/<checkpoint name>/<league>/<season>/<game>/"
-               f"{RESULTS_FILE} under the current folder, where the app finds saved predictions; never inside the "
-               "dataset)", required=False)
+    add_out(p, f"the results file of --game-dir (default: predictions/<model>/<league>/<season>/<game>/"
+               f"{RESULTS_FILE} under the current folder, where the app finds saved predictions; <model> is the "
+               "checkpoint's name, or its run folder's for best.pt / last.pt; never inside the dataset)", required=False)
     add_out_dir(p, RESULTS_FILE)
     add_device(p)
     add_postprocess_options(p, f"the checkpoint's calibrated per-class windows, else its task's: {DEFAULT_NMS_WINDOW_S:g} "
@@ -347,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     p = build_parser()
     args = p.parse_args(argv)
     if args.game_dir is None and args.soccernet_dir is None:
-        p.error("one of --game-dir or --soccernet-dir is required (or set SOCCERNET_DIR)")
+        raise InputError(None, "one of --game-dir or --soccernet-dir is required (and $SOCCERNET_DIR is unset)",
+                         "pass --game-dir GAME, or --soccernet-dir /path/to/SoccerNet (or set SOCCERNET_DIR)")
     if args.game_dir is None and args.out_dir is None:
         p.error("--soccernet-dir needs --out-dir")
     rank = distributed.environment()

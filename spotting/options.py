@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from spotting.errors import InputError
 from spotting.selection import SPLIT_HELP
 
 SOCCERNET_DIR_ENV = "SOCCERNET_DIR"  # the app reads the same variable (spotting.ui.sources.default_soccernet_root)
@@ -33,11 +35,33 @@ HELP = {
 }
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written; an option whose help does not say its default gets ``(default: X)``, so a
+    new option cannot hide its default (``tests/test_cli_vocabulary.py`` checks every command's help)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        # ``is``, not ``in``: a default of 0 equals False and must still be shown.
+        if action.option_strings and "default" not in text and not any(action.default is v for v in (None, False)) \
+                and action.default != argparse.SUPPRESS:
+            text += " (default: %(default)s)"
+        return text
+
+
+def description_of(docstring: str) -> str:
+    """A module docstring's first paragraph as ``--help``'s description: whole sentences (not the first line,
+    which may stop mid-sentence) and without reST markup (``x``, :mod:`x`), which argparse prints raw."""
+    paragraph = " ".join(docstring.strip().split("\n\n")[0].split())
+    return re.sub(r":\w+:`~?([^`]+)`", r"\1", paragraph).replace("``", "")
+
+
 def command_parser(prog: str, description: str, examples: Sequence[str]) -> argparse.ArgumentParser:
-    """A parser whose ``--help`` ends with example command lines (kept as written)."""
+    """A parser whose ``--help`` ends with example command lines (kept as written); ``description`` loses
+    any reST double backquotes, and each option's help says its default."""
     lines = "\n".join(f"  {example}" for example in examples)
-    return argparse.ArgumentParser(prog=prog, description=description, epilog=f"example{'s' if len(examples) > 1 else ''}:\n{lines}",
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    return argparse.ArgumentParser(prog=prog, description=description.replace("``", ""),
+                                   epilog=f"example{'s' if len(examples) > 1 else ''}:\n{lines}",
+                                   formatter_class=_HelpFormatter)
 
 
 def add_soccernet_dir(parser: argparse._ActionsContainer, extra: str = "") -> None:
@@ -49,10 +73,13 @@ def add_soccernet_dir(parser: argparse._ActionsContainer, extra: str = "") -> No
                              f"{'now ' + default if default else 'unset here'})")
 
 
-def require_soccernet_dir(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Exit 2 (argparse's usage error) when neither ``--soccernet-dir`` nor ``$SOCCERNET_DIR`` gives a root."""
+def require_soccernet_dir(args: argparse.Namespace) -> None:
+    """An :class:`InputError` (one ``error: ...`` line, exit 2, as the README promises) when neither
+    ``--soccernet-dir`` nor ``$SOCCERNET_DIR`` gives a root; not ``parser.error``, whose whole usage block
+    buried the one thing to do."""
     if args.soccernet_dir is None:
-        parser.error(f"--soccernet-dir is required (or set {SOCCERNET_DIR_ENV})")
+        raise InputError(None, "--soccernet-dir is required (and $SOCCERNET_DIR is unset)",
+                         f"pass --soccernet-dir /path/to/SoccerNet or set {SOCCERNET_DIR_ENV}")
 
 
 def add_split(parser: argparse.ArgumentParser, name: str = "--split", default: str = "all", role: str = "") -> None:

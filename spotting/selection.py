@@ -6,7 +6,9 @@ A *split* is one of
   of the dataset (SoccerNet or Ball), in its order, games absent from the root named as such;
 - ``all``: every game folder under the root that has what the command needs;
 - a sub-folder of the root (``england_epl``, ``england_epl/2015-2016``): every game under it;
-- a text file listing game folders, one a line, relative to the root.
+- a text file listing game folders, one a line, relative to the root; the file's own path is taken from
+  the current folder, else from the root (``--soccernet-dir mine --train-split train.txt`` reads
+  ``mine/train.txt`` when there is no ``train.txt`` here).
 
 Anything else is an :class:`~spotting.errors.InputError` that lists the choices. Games are always
 named relative to the root (``league/season/game``), whichever way they were selected, so that
@@ -27,7 +29,7 @@ ALL = "all"
 LEGACY_ALL = "all folders"  # the app's former name of ``all``, still in links people have shared
 SPLIT_HELP = ("which games: an official SoccerNet split (train, valid, test, challenge), 'all' (every game folder "
               "under the root that has what this command needs), a sub-folder of the root, or a text file listing "
-              "game folders (one a line, relative to the root)")
+              "game folders (one a line, relative to the root; the file itself in the current folder or the root)")
 _MAX_CHOICES_SHOWN = 8  # sub-folders named in an unknown-split error (a root may hold hundreds)
 
 
@@ -58,11 +60,13 @@ def split_choices(root: str | Path, folders: Sequence[str] | None = None) -> lis
 
 
 def unknown_split(root: str | Path, split: str, folders: Sequence[str] | None = None) -> InputError:
-    """The one error for a split name that is none of the choices, listing them."""
+    """The one error for a split name that is none of the choices, listing them and the two places a
+    split file was looked for."""
     folders = subfolders(root) if folders is None else list(folders)
     shown = ", ".join(folders[:_MAX_CHOICES_SHOWN]) + (", ..." if len(folders) > _MAX_CHOICES_SHOWN else "")
     under = f", a sub-folder of the root ({shown})" if folders else ""
-    return InputError(root, f"unknown split {split!r}",
+    looked = f"no file {Path(split).absolute()} nor {Path(root) / split}"
+    return InputError(root, f"unknown split {split!r} ({looked})",
                       f"use {', '.join(OFFICIAL_SPLITS)}, {ALL}{under}, or a file listing game folders")
 
 
@@ -88,6 +92,8 @@ def resolve_split(split: str, root: str | Path, dataset: str = "SoccerNet",
         return "all", []
     if Path(split).is_file():
         return "file", listed_games(split)
+    if split and (Path(root) / split).is_file():  # beside the games, as a user reads ``--soccernet-dir mine --split x.txt``
+        return "file", listed_games(Path(root) / split)
     if split.strip("/") and ".." not in Path(split).parts and is_folder(split.strip("/")):
         return "folder", [split.strip("/")]
     if split in OFFICIAL_SPLITS:

@@ -235,12 +235,26 @@ def _all_finite(array: np.ndarray) -> bool:
     return bool(np.isfinite(array).all())
 
 
+def _features_not_found(path: Path) -> InputError:
+    """The error for a missing ``<half>_<name>``: when the folder holds other features of that half (a game
+    extracted with another backbone than the checkpoint's), it names them, since "download it" misleads there."""
+    half, _, wanted = path.name.partition("_")
+    others = sorted(p.name for p in path.parent.glob(f"{half}_*.npy") if p.name != path.name) if wanted else []
+    if not others:
+        return InputError(path, "features file not found",
+                          "download it with SoccerNet's downloader or pick another --features name")
+    names = ", ".join(others)
+    return InputError(path, f"features file not found; this folder has {names}, other features than the "
+                            f"{wanted} the checkpoint (or --features) asks for",
+                      f"use a checkpoint trained on {' or '.join(n.partition('_')[2] for n in others)}, or extract {wanted} for this "
+                      "game (python -m spotting.features)")
+
+
 def load_features(path: str | Path, dim: int | None = None, check_finite: bool = True) -> np.ndarray:
     """Memory-map one half's features ``(T, D)`` float array, validating shape and values."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, "features file not found",
-                         "download it with SoccerNet's downloader or pick another --features name")
+        raise _features_not_found(path)
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:

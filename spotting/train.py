@@ -273,7 +273,9 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
 
 def build_parser() -> argparse.ArgumentParser:
     """``python -m spotting.train``'s options (the shared ones from :mod:`spotting.options`)."""
-    p = command_parser("python -m spotting.train", __doc__.splitlines()[0], [
+    p = command_parser("python -m spotting.train", "Train a CALF (+ self-attention) spotting model on the features of a "
+                       "SoccerNet root; at the end the best checkpoint's post-processing is calibrated on the validation "
+                       "games.", [
         "python -m spotting.train --soccernet-dir ~/SoccerNet --features ResNET_TF2_PCA512.npy --out runs/calf-att",
         "python -m spotting.train --soccernet-dir games --train-split all --valid-split '' --out runs/mine"])
     add_soccernet_dir(p)
@@ -289,18 +291,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-attention", action="store_true", help="plain CALF without the self-attention block")
     p.add_argument("--attention-pool", type=int, default=ModelConfig.attention_pool,
                    help="frames per attention token (default %(default)s; 1: every frame, as the seed)")
-    p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    p.add_argument("--chunks-per-epoch", type=int, default=TrainConfig.chunks_per_epoch)
-    p.add_argument("--lr", type=float, default=TrainConfig.lr)
-    p.add_argument("--valid-every", type=int, default=TrainConfig.valid_every)
-    p.add_argument("--patience", type=int, default=TrainConfig.patience)
-    p.add_argument("--dropout", type=float, default=ModelConfig.dropout)
+    p.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="most epochs (early stopping may end sooner)")
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size,
+                   help="chunks per optimiser step (shared among torchrun's processes)")
+    p.add_argument("--chunks-per-epoch", type=int, default=TrainConfig.chunks_per_epoch,
+                   help="training chunks drawn per epoch")
+    p.add_argument("--lr", type=float, default=TrainConfig.lr, help="Adam's initial learning rate")
+    p.add_argument("--valid-every", type=int, default=TrainConfig.valid_every, help="epochs between validations")
+    p.add_argument("--patience", type=int, default=TrainConfig.patience,
+                   help="validations without improvement before the learning rate decays")
+    p.add_argument("--dropout", type=float, default=ModelConfig.dropout, help="dropout rate of the model")
     p.add_argument("--segmentation-weight", type=float, default=TrainConfig.segmentation_weight,
                    help="weight of the context-aware segmentation loss (default: CALF's %(default)s)")
     add_device(p)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights' initialisation and the chunk sampling")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: %(default)s, torch's own choice)")
     p.add_argument("--workers", type=int, default=TrainConfig.workers,
                    help="DataLoader processes building batches, per process (default %(default)s; 0: none)")
     p.add_argument("--dist-timeout", type=float, default=distributed.DEFAULT_TIMEOUT_S,
@@ -314,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
-    require_soccernet_dir(parser, args)
+    require_soccernet_dir(args)
     args.features = args.features or DEFAULT_FEATURES
     if (args.out / "best.pt").exists() and not (args.force or args.resume):
         raise InputError(args.out, "already holds checkpoints", "pass --resume to continue, --force to overwrite, or another --out")

@@ -155,3 +155,22 @@ def test_infer_game_dir_without_out_writes_under_predictions_not_into_the_datase
     expected = tmp_path / "predictions" / "model" / "league" / "2020-2021" / "game one" / "results_spotting.json"
     assert expected.is_file() and len(read_results(expected)) > 0
     assert not (setup["game"] / "results_spotting.json").exists()
+
+
+def test_a_runs_best_pt_is_named_after_its_run_not_best(tmp_path: Path, monkeypatch) -> None:
+    """Every training run writes best.pt / last.pt: their outputs go to predictions/<run>/, so two runs'
+    predictions do not collide in predictions/best/; any other checkpoint name is kept."""
+    from spotting.infer import default_game_output
+
+    game = tmp_path / "league" / "2020-2021" / "game one"
+    tail = Path("league", "2020-2021", "game one", "results_spotting.json")
+    assert default_game_output(Path("runs/x/best.pt"), game) == Path("predictions", "x") / tail
+    assert default_game_output(Path("runs/y/last.pt"), game) == Path("predictions", "y") / tail
+    assert default_game_output(Path("runs/x/calibrated.pt"), game) == Path("predictions", "calibrated") / tail
+    (tmp_path / "runs" / "z").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "runs" / "z")  # best.pt given from inside its run folder
+    assert default_game_output(Path("best.pt"), game) == Path("predictions", "z") / tail
+
+
+def test_the_default_predictions_folder_is_ignored_by_git() -> None:
+    assert "/predictions/" in (ROOT / ".gitignore").read_text().splitlines()

@@ -310,6 +310,22 @@ def test_shared_options_mean_the_same_everywhere(row: Row, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_every_option_has_help_with_its_default_and_no_rst(row: Row, monkeypatch, capsys) -> None:
+    """Every option but -h says what it does and, when it has one, its default; descriptions are whole
+    sentences without reST markup (``x``, :mod:`x`), which argparse prints as typed."""
+    parser = parser_of(row, monkeypatch)
+    for action in parser._actions:
+        if action.option_strings == ["-h", "--help"]:
+            continue
+        assert action.help, (row.name, action.option_strings or action.dest)
+        if action.option_strings and action.default is not None and action.default is not False:  # 0 included
+            assert "default" in parser._get_formatter()._get_help_string(action), (row.name, action.option_strings)
+    code, out, _ = run(row, ["--help"], capsys)
+    assert code == 0 and "``" not in out and ":mod:" not in out and ":class:" not in out, out
+    assert parser.description.rstrip().endswith((".", ")")), parser.description
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
 def test_bad_input_exits_2_with_one_line_naming_the_file(row: Row, data, capsys) -> None:
     argv, named = row.bad(data)
     code, _, err = run(row, argv, capsys)
@@ -364,6 +380,18 @@ def test_an_unknown_split_exits_2_listing_the_choices(row: Row, data, capsys) ->
     assert "unknown split 'no-such-split'" in lines[0] and str(data["root"]) in lines[0]
     for choice in ("train, valid, test, challenge, all", "custom", "other", "a file listing game folders"):
         assert choice in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("row", SELECTING, ids=[row.name for row in SELECTING])
+def test_a_missing_soccernet_dir_is_one_error_line_with_the_fix(row: Row, data, capsys) -> None:
+    """No --soccernet-dir and no $SOCCERNET_DIR: one ``error:`` line saying both ways to give it, not argparse's
+    whole usage block."""
+    argv = row.good(data)
+    at = argv.index("--soccernet-dir")
+    code, _, err = run(row, argv[:at] + argv[at + 2:], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "usage:" not in err, err
+    assert lines[0].startswith("error: ") and "--soccernet-dir" in lines[0] and "SOCCERNET_DIR" in lines[0], lines[0]
 
 
 def test_a_python_m_command_on_bad_input_exits_2_with_one_line(data) -> None:

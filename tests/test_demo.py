@@ -59,3 +59,28 @@ def test_demo_model_never_saw_the_demo_game_and_assets_stay_small() -> None:
         assert DEMO_SEED not in seeds
     size = sum(p.stat().st_size for p in ASSETS.rglob("*") if p.is_file())
     assert size <= 60 * 2**20, f"demo assets are {size / 2**20:.1f} MiB"
+
+
+def test_demo_report_says_before_generating_the_held_out_games(tmp_path: Path, monkeypatch, capsys) -> None:
+    """``demo report`` generates 50 games (~8 min) on first use: one line says so before it starts, and
+    none once they are there (generation and scoring stubbed)."""
+    from spotting import demo
+
+    said_first = []
+    monkeypatch.setattr(demo, "_games", lambda *a, **k: said_first.append("generating" in capsys.readouterr().err) or [])
+    monkeypatch.setattr(demo, "evaluate_checkpoint", lambda *a, **k: {})
+    demo.report(tmp_path, {}, write=False)
+    assert said_first == [True]
+    for seed in TEST_SEEDS:
+        (tmp_path / "test" / f"synthetic_{seed}").mkdir(parents=True)
+        (tmp_path / "test" / f"synthetic_{seed}" / "Labels-v2.json").write_text("{}")
+    demo.report(tmp_path, {}, write=False)
+    assert "generating" not in capsys.readouterr().err
+
+
+def test_demo_help_says_report_generates_the_held_out_games_first(capsys) -> None:
+    from spotting.demo import cli
+
+    with pytest.raises(SystemExit):
+        cli(["--help"])
+    assert f"first use generates the {len(TEST_SEEDS)} held-out games" in " ".join(capsys.readouterr().out.split())

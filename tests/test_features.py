@@ -472,3 +472,17 @@ def test_soccernet_recipe_end_to_end_with_random_weights(tmp_path, capsys):
     first, second = (np.load(game / f"{h}_ResNET_TF2_PCA512.npy") for h in (1, 2))
     assert first.shape == (4, 512) and second.shape == (5, 512) and first.dtype == np.float32
     _infer_and_check(game, _checkpoint(tmp_path / "resnet.pt", 512, "ResNET_TF2_PCA512.npy"), {1: 4, 2: 5})
+
+
+def test_fit_pca_on_one_half_games_says_it_uses_games_with_both_halves(tmp_path, capsys):
+    """Games holding only 1_<features>: not "no game has 1_/2_X" (as if nothing were there) but that fit-pca
+    uses games with both halves, naming the one-half games and the fix."""
+    for name in ("a", "b"):
+        (tmp_path / "root" / name).mkdir(parents=True)
+        np.save(tmp_path / "root" / name / "1_EfficientNetLite0.npy", np.zeros((40, 8), np.float32))
+    code, err = run_cli(["fit-pca", "--soccernet-dir", tmp_path / "root", "--features", "EfficientNetLite0",
+                         "--dim", 4, "--out", tmp_path / "pca.npz"], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "fit-pca uses games with both halves' features" in lines[0] and "2 games" in lines[0], lines[0]
+    assert "one half only (a, b)" in lines[0] and "extract the other half" in lines[0], lines[0]

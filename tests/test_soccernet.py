@@ -181,3 +181,36 @@ def test_labels_of_the_wrong_kind_are_named_in_one_short_line(annotation, proble
         parse_labels({"annotations": [annotation]}, "game/Labels-v2.json", unknown="skip")
     message = str(error.value)
     assert problem in message and "game/Labels-v2.json" in message and len(message) < 300
+
+
+def test_a_split_file_is_read_from_the_current_folder_else_the_root(tmp_path: Path, monkeypatch) -> None:
+    """``--soccernet-dir mine --train-split train.txt`` reads mine/train.txt when the current folder has none;
+    an unknown split says both places a file was looked for."""
+    root = tmp_path / "mine"
+    for name in ("a", "b"):
+        (root / "l" / "s" / name).mkdir(parents=True)
+        for half in (1, 2):
+            np.save(root / "l" / "s" / name / f"{half}_f.npy", np.zeros((3, 2), np.float32))
+    (root / "train.txt").write_text("l/s/a\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert [g.name for g in find_games(root, "train.txt", features="f.npy")] == ["l/s/a"]
+    (elsewhere / "train.txt").write_text("l/s/b\n")  # one in the current folder comes first
+    assert [g.name for g in find_games(root, "train.txt", features="f.npy")] == ["l/s/b"]
+    with pytest.raises(InputError) as error:
+        find_games(root, "valid.txt", features="f.npy")
+    assert str(elsewhere / "valid.txt") in str(error.value) and str(root / "valid.txt") in str(error.value)
+
+
+def test_missing_features_name_the_other_features_the_game_folder_has(tmp_path: Path) -> None:
+    """A game extracted with EfficientNetLite0 and a checkpoint trained on synthetic512: not "download it" but
+    what is there and the two ways out."""
+    np.save(tmp_path / "1_EfficientNetLite0.npy", np.zeros((3, 2), np.float32))
+    with pytest.raises(InputError) as error:
+        load_features(tmp_path / "1_synthetic512.npy")
+    message = str(error.value)
+    assert "1_EfficientNetLite0.npy" in message and "download" not in message
+    assert "checkpoint trained on EfficientNetLite0.npy" in message and "extract synthetic512.npy" in message
+    with pytest.raises(InputError, match="download it"):  # nothing else there: the download advice stands
+        load_features(tmp_path / "2_synthetic512.npy")

@@ -80,10 +80,25 @@ def _extract(argv: list[str]) -> int:
     return 0
 
 
-def _games(args, features: str):
+def _games(args: argparse.Namespace, features: str, command: str) -> list:
+    """The split's games with both halves' features. Both, not every half present: apply-pca writes a game's
+    two halves together and training reads games whole, so a PCA fitted on one-half games would describe
+    games nothing else here uses. When only one-half games are there, the error says so plainly (the
+    generic "no game has 1_/2_X" read as if no features were found at all)."""
     from spotting.selection import select_games
 
-    return select_games(args.soccernet_dir, args.split, features, require="features")
+    skipped: list[tuple[str, str]] = []
+    try:
+        return select_games(args.soccernet_dir, args.split, features, require="features", skipped=skipped)
+    except InputError:
+        one_half = [name for name, reason in skipped if reason.startswith("no ") and " and no " not in reason]
+        if not one_half:
+            raise
+        named = ", ".join(one_half[:3]) + (f" and {len(one_half) - 3} more" if len(one_half) > 3 else "")
+        raise InputError(args.soccernet_dir, f"{command} uses games with both halves' features (1_ and 2_{features}); "
+                         f"{plural(len(one_half), 'game')} of split {args.split!r} ha{'s' if len(one_half) == 1 else 've'}"
+                         f" one half only ({named})",
+                         "extract the other half (python -m spotting.features --half 1 or 2)") from None
 
 
 def _fit_pca(argv: list[str]) -> int:
@@ -100,13 +115,13 @@ def _fit_pca(argv: list[str]) -> int:
     add_out(p, "the PCA file (.npz)")
     add_force(p, "the PCA file")
     args = p.parse_args(argv)
-    require_soccernet_dir(p, args)
+    require_soccernet_dir(args)
     if args.out.suffix != ".npz":
         p.error("--out must end in .npz")
     if args.out.exists() and not args.force:
         raise InputError(args.out, "already exists", "pass --force to overwrite it")
     features = args.features
-    games = _games(args, features)
+    games = _games(args, features, "fit-pca")
     halves = [g.load_features(h) for g in games for h in (1, 2)]
     projection = fit_projection(halves, args.dim)
     projection.save(args.out)
@@ -131,13 +146,13 @@ def _apply_pca(argv: list[str]) -> int:
     add_split(p)
     add_features(p, "", required=True)
     p.add_argument("--pca", type=Path, required=True, help="an .npz from fit-pca, or a pickled PCA with --pca-mean")
-    p.add_argument("--pca-mean", type=Path)
+    p.add_argument("--pca-mean", type=Path, help="SoccerNet's average_512_TF2.pkl (with a .pkl --pca)")
     add_force(p, "the reduced features")
     args = p.parse_args(argv)
-    require_soccernet_dir(p, args)
+    require_soccernet_dir(args)
     projection = load_projection(args.pca, args.pca_mean)
     features = args.features
-    games = _games(args, features)
+    games = _games(args, features, "apply-pca")
     reduced = f"{features.removesuffix('.npy')}_PCA{projection.output_dim}.npy"
     targets = [(g, h, g.directory / f"{h}_{reduced}") for g in games for h in (1, 2)]
     existing = [t for *_, t in targets if t.exists()]

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from spotting.cli import plural, print_summary, run_cli
 from spotting.errors import InputError
-from spotting.options import HELP, add_force, add_out, command_parser, features_name
+from spotting.options import HELP, add_force, add_out, command_parser, description_of, features_name
 from spotting.specs import BALL_2023, BALL_2024
 from spotting.synth.ball import BALL_FEATURES, generate_ball_game
 from spotting.synth.game import DEFAULT_FEATURES, generate_game
@@ -23,7 +23,7 @@ from spotting.synth.game import DEFAULT_FEATURES, generate_game
 
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
-    parser = command_parser("python -m spotting.synth", __doc__.splitlines()[0], [
+    parser = command_parser("python -m spotting.synth", description_of(__doc__), [
         "python -m spotting.synth --out /tmp/games --seed 1 --games 3",
         "python -m spotting.synth --out /tmp/ball --ball 2023 --games 4 --no-video"])
     add_out(parser, "the game folder (with --games: the folder of the games)")
