@@ -290,3 +290,20 @@ def test_the_split_picker_speaks_the_commands_vocabulary(real, tmp_path):
     assert unknown.sidebar.selectbox(key="sn_split").value == "test"
     assert any("unknown" in c.value or "neither a sub-folder" in c.value for c in unknown.sidebar.caption)
     assert split_app(split="all folders").sidebar.selectbox(key="sn_split").value == "all"  # links shared before #17
+
+
+def test_an_unknown_split_in_a_link_lists_every_choice(real):
+    """A fresh-user trial: /split?split=nonsense named only the first three sub-folders (the last three leagues
+    looked missing). Every choice is named, or counted past the limit."""
+    app = split_app(split="nonsense")
+    note = next(c.value for c in app.sidebar.caption if "nonsense" in c.value)
+    leagues = sorted(p.name for p in (real / "soccernet").iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert {"germany_bundesliga", "italy_serie-a", "spain_laliga"} <= set(leagues)
+    assert all(league in note for league in leagues), note
+
+
+def test_choices_past_the_limit_are_counted_not_dropped():
+    from spotting.selection import named_choices
+
+    assert named_choices("abc") == "a, b, c"
+    assert named_choices("abcde", limit=3) == "a, b, c … and 2 more"
