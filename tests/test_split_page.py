@@ -307,3 +307,16 @@ def test_choices_past_the_limit_are_counted_not_dropped():
 
     assert named_choices("abc") == "a, b, c"
     assert named_choices("abcde", limit=3) == "a, b, c … and 2 more"
+
+
+def test_a_missing_typed_folder_is_named_without_a_command_line_flag(real):
+    """The app has no flags: its fix text says what to check; the command still names its option."""
+    from spotting.errors import InputError
+    from spotting.evaluate import main as evaluate_main
+
+    app = split_app(split="test")
+    app.text_area(key="split_dirs").input("/nope/model").run()
+    shown = [m.value for m in [*app.error, *app.warning, *app.caption, *app.sidebar.caption] if "/nope/model" in m.value]
+    assert shown and all("predictions folder not found" in m and "--" not in m for m in shown), shown
+    with pytest.raises(InputError, match="predictions folder not found — check --predictions-dir"):
+        evaluate_main(["--soccernet-dir", str(real / "soccernet"), "--predictions-dir", "/nope/model"])
