@@ -320,3 +320,16 @@ def test_a_missing_typed_folder_is_named_without_a_command_line_flag(real):
     assert shown and all("predictions folder not found" in m and "--" not in m for m in shown), shown
     with pytest.raises(InputError, match="predictions folder not found — check --predictions-dir"):
         evaluate_main(["--soccernet-dir", str(real / "soccernet"), "--predictions-dir", "/nope/model"])
+
+
+def test_unusual_files_are_summed_up_by_kind(real):
+    """The notice said only '100 file(s) with unusual predictions': it now says which kinds, how many, in how
+    many files (as the command's lines do), the files' own lines inside; gameTime-only oddities stay a caption."""
+    app = split_app(split="test")
+    expander = next(e for e in app.main.expander if "fusion_2021" in e.label and "unusual" in e.label)
+    assert "66 predictions before the half's start, in 45 of 100 files" in expander.label
+    assert "gameTime" not in expander.label
+    assert len(expander.text[0].value.splitlines()) == 100
+    quiet = [c.value for c in app.main.caption if "fusion_2021" in c.value and "gameTime" in c.value]
+    assert len(quiet) == 1 and "disagreeing with half and position, in all 100 files" in quiet[0]
+    assert not any("netvlad_v2" in e.label and "unusual" in e.label for e in app.main.expander)

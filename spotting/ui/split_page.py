@@ -23,6 +23,7 @@ import streamlit as st
 
 from spotting.errors import InputError
 from spotting.postprocess import per_class_values
+from spotting.results import note_kinds
 from spotting.soccernet import game_title
 from spotting.specs import SOCCERNET_V2, Specifications
 from spotting.ui import sources, split_sources, state
@@ -169,10 +170,16 @@ def problems_ui(models) -> None:
             st.error(error, icon=":material/error:")
         if len(model.errors) > 5:
             st.error(f"{spec.name}: {len(model.errors) - 5} more unreadable file(s)", icon=":material/error:")
-        if model.warnings:
+        kinds = note_kinds(model.notes)
+        unusual = [line for line, about_game_time in kinds if not about_game_time]
+        if unusual:  # what is unusual, by kind, in the label; each file's line inside
             with st.expander(f"**{spec.name}**: {len(model.warnings)} file(s) with unusual predictions, counted as "
-                             "SoccerNet's evaluate() counts them", icon=":material/info:"):
+                             f"SoccerNet's evaluate() counts them — {'; '.join(unusual)}", icon=":material/info:"):
                 st.text("\n".join(model.warnings))
+        game_times = [line for line, about_game_time in kinds if about_game_time]
+        if game_times:  # evaluate() never reads gameTime: a line, not an alarm (as on the game page)
+            st.caption(f":material/info: {spec.name}: {'; '.join(game_times)} (half and position are used, "
+                       "as by evaluate())")
 
 
 def overall_table(models, split: SplitLabels, matches, thresholds: np.ndarray) -> pd.DataFrame:
