@@ -176,6 +176,10 @@ def test_browser_split_page_row_click_opens_the_game(real):
         text = page.locator("[data-testid='stMain']").inner_text()
         assert "fusion_2021 — Average-mAP loose 38.41 · tight 9.83" in text, text
         assert "netvlad_v2 — Average-mAP loose 31.40 · tight 4.12" in text, text
+        summary = page.locator("[data-testid='stDataFrame']").first  # the overall table: FP/FN were cut off here
+        wide, shown = summary.evaluate("e => [e.querySelector('.dvn-scroller').scrollWidth, "
+                                       "e.querySelector('.dvn-scroller').clientWidth]")
+        assert wide <= shown, f"the overall table needs {wide} px, has {shown}"
         games = page.locator("[data-testid='stDataFrame']").nth(1)
         games.scroll_into_view_if_needed()
         time.sleep(1.0)

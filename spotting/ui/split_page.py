@@ -205,6 +205,16 @@ def overall_table(models, split: SplitLabels, matches, thresholds: np.ndarray) -
     return pd.DataFrame(rows)
 
 
+def overall_columns(table: pd.DataFrame) -> dict:
+    """Column widths of the overall table: its 13 columns fit a 1366-px screen's main area (about 900 px;
+    75-px columns cut FP and FN off there); wider screens share the rest out evenly."""
+    counts, percents = ("games", "TP", "FP", "FN"), ("P", "R", "F1")
+    columns = {c: st.column_config.NumberColumn(width=56 if c in counts else 50 if c in percents else 70,
+                                                format="%d" if c in counts else "%.1f" if c in percents else "%.2f")
+               for c in table.columns if c != "model"}
+    return {"model": st.column_config.TextColumn(width=100), **columns}  # a long folder name: in full above
+
+
 _VIEW_PARAMS = ((state.Q_DIRS, state.SPLIT_DIRS), (state.Q_LEAGUE, state.SPLIT_LEAGUES),
                 (state.Q_SEASON, state.SPLIT_SEASONS), (state.Q_TEXT, state.SPLIT_TEXT))
 
@@ -281,9 +291,7 @@ def main() -> None:
         st.markdown(f"**{row['model']}** — Average-mAP {m1} **{row[m1]:.2f}** · {m2} **{row[m2]:.2f}** "
                     f"&nbsp;·&nbsp; F1 {row['F1']:.1f} (precision {row['P']:.1f}, recall {row['R']:.1f}) "
                     f"on {row['games']} games")
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.2f", width="small") for c in table.columns
-                                if c not in ("model", "games", "TP", "FP", "FN")})
+    st.dataframe(table, hide_index=True, width="stretch", column_config=overall_columns(table))
     games_tab, classes_tab, errors_tab = st.tabs(["Per game", "Per class", "Error analysis"], key=state.SPLIT_TAB,
                                                  on_change="rerun")
     a, b = 0, (1 if len(models) > 1 else None)
