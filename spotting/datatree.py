@@ -118,15 +118,20 @@ class Tree:
         return names
 
 
-def open_tree(path: str | Path, what: str = "predictions", flag: str = "--predictions-dir") -> Tree:
-    """A folder or a zip in SoccerNet's layout; :class:`InputError` when ``path`` is neither."""
+def open_tree(path: str | Path, what: str = "predictions", flag: str | None = None) -> Tree:
+    """A folder or a zip in SoccerNet's layout; :class:`InputError` when ``path`` is neither.
+
+    ``flag`` (``--predictions-dir``) is the command-line option the fix names; None (the app, other
+    callers) words it without one: a flag means nothing to someone who typed the path in a form."""
     path = Path(path)
     if path.is_dir() or (path.is_file() and zipfile.is_zipfile(path)):
         return Tree(path)
     if path.is_file():
+        give = f"pass {flag}" if flag else "give"
         raise InputError(path, f"not a {what} folder, nor a zip file",
-                         f"pass {flag} a folder or a zip of <league>/<season>/<game>/ files")
-    raise InputError(path, f"{what} folder not found", f"check {flag} (a folder or a zip)")
+                         f"{give} a folder or a zip of <league>/<season>/<game>/ files")
+    raise InputError(path, f"{what} folder not found",
+                     f"check {flag} (a folder or a zip)" if flag else f"check the path: a {what} folder or its zip")
 
 
 def label_names(tree: Tree, labels_file: str, max_games: int = 3) -> Counter:

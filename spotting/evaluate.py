@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
 
     dirs: list[Path] = args.predictions_dir
     for directory in dirs:
-        open_tree(directory)
+        open_tree(directory, flag="--predictions-dir")
     if args.csv is not None and args.csv.exists() and not args.force:
         raise InputError(args.csv, "already exists", "pass --force to overwrite it or choose another --csv file")
     if args.csv is not None and not args.csv.parent.is_dir():

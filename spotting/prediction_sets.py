@@ -36,6 +36,7 @@ class ModelPredictions:
     missing_as_empty: bool = False  # a missing file counts as a game with no predictions
     spec: Specifications = SOCCERNET_V2  # the class set the predictions were read in
     skipped: Counter = field(default_factory=Counter)  # unknown labels dropped (unknown="skip"), with counts
+    notes: list[tuple[str, ...]] = field(default_factory=list)  # ResultsFile.notes of each file in ``warnings``
 
     @property
     def evaluated(self) -> np.ndarray:
@@ -75,7 +76,7 @@ def load_model_predictions(predictions_dir: str | Path, games: Sequence[str], pr
     framerate = spec.framerate if framerate is None else framerate
     tree = open_tree(predictions_dir)
     predictions: list[Annotations] = []
-    missing, errors, warnings, unreadable = [], [], [], []
+    missing, errors, warnings, unreadable, notes = [], [], [], [], []
     skipped: Counter = Counter()
     for done, game in enumerate(games, start=1):
         relative = f"{game}/{prediction_file}"
@@ -89,6 +90,7 @@ def load_model_predictions(predictions_dir: str | Path, games: Sequence[str], pr
                 events = results.events
                 if results.warning:
                     warnings.append(results.warning)
+                    notes.append(results.notes)
             except InputError as error:
                 errors.append(str(error))
                 unreadable.append(game)
@@ -99,4 +101,4 @@ def load_model_predictions(predictions_dir: str | Path, games: Sequence[str], pr
         if progress is not None:
             progress(done, len(games))
     return ModelPredictions(name or model_names([predictions_dir])[0], predictions, missing, errors, warnings,
-                            list(games), unreadable, missing_as_empty, spec, skipped)
+                            list(games), unreadable, missing_as_empty, spec, skipped, notes)

@@ -7,7 +7,7 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +57,32 @@ class ResultsFile:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+_NOTE = re.compile(r"(\d+) (\w+?)s? (.*?)(?: \(.*)?$")  # what _notes writes: "<count> <word>[s] <what> (why)"
+
+
+def note_kinds(notes: Iterable[Sequence[str]]) -> list[tuple[str, bool]]:
+    """The notes of many files (one sequence per file) added up by kind, most files first:
+    ``("66 predictions before the half's start, in 45 of 100 files", about_game_time)``.
+
+    A model's hundred per-file lines say less than the few kinds they hold; ``about_game_time`` marks
+    the kinds evaluate() never reads (the app shows those quietly)."""
+    notes = [tuple(file_notes) for file_notes in notes]
+    totals: dict[tuple[str, str], list[int]] = {}
+    for file_notes in notes:
+        for note in file_notes:
+            match = _NOTE.match(note)
+            word, what = (match.group(2), match.group(3)) if match else ("", note)
+            entry = totals.setdefault((word, what), [0, 0])
+            entry[0] += int(match.group(1)) if match else 0
+            entry[1] += 1
+    lines = []
+    for (word, what), (count, files) in sorted(totals.items(), key=lambda item: -item[1][1]):
+        where = f"in all {files} files" if files == len(notes) > 1 else f"in {files} of {len(notes)} files"
+        head = f"{_plural(count, word)} {what}" if word else what
+        lines.append((f"{head}, {where}" if len(notes) > 1 else head, "gameTime" in f"{word} {what}"))
+    return lines
 
 
 def _game_time_disagrees(game_time: object, half: int, ms: int) -> bool:

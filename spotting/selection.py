@@ -30,7 +30,15 @@ LEGACY_ALL = "all folders"  # the app's former name of ``all``, still in links p
 SPLIT_HELP = ("which games: an official SoccerNet split (train, valid, test, challenge), 'all' (every game folder "
               "under the root that has what this command needs), a sub-folder of the root, or a text file listing "
               "game folders (one a line, relative to the root; the file itself in the current folder or the root)")
-_MAX_CHOICES_SHOWN = 8  # sub-folders named in an unknown-split error (a root may hold hundreds)
+_MAX_CHOICES_SHOWN = 20  # sub-folders named in an unknown-split error (a root may hold hundreds)
+
+
+def named_choices(names: Sequence[str], limit: int = _MAX_CHOICES_SHOWN) -> str:
+    """``names`` joined with commas, the ones past ``limit`` counted ("… and 3 more") rather than
+    silently dropped: a reader who misses their league in a cut list thinks it is not there."""
+    names = list(names)
+    shown = ", ".join(names[:limit])
+    return shown + (f" … and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def official_games(split: str, dataset: str = "SoccerNet") -> list[str]:
@@ -63,8 +71,7 @@ def unknown_split(root: str | Path, split: str, folders: Sequence[str] | None = 
     """The one error for a split name that is none of the choices, listing them and the two places a
     split file was looked for."""
     folders = subfolders(root) if folders is None else list(folders)
-    shown = ", ".join(folders[:_MAX_CHOICES_SHOWN]) + (", ..." if len(folders) > _MAX_CHOICES_SHOWN else "")
-    under = f", a sub-folder of the root ({shown})" if folders else ""
+    under = f", a sub-folder of the root ({named_choices(folders)})" if folders else ""
     looked = f"no file {Path(split).absolute()} nor {Path(root) / split}"
     return InputError(root, f"unknown split {split!r} ({looked})",
                       f"use {', '.join(OFFICIAL_SPLITS)}, {ALL}{under}, or a file listing game folders")

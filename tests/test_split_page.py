@@ -176,6 +176,10 @@ def test_browser_split_page_row_click_opens_the_game(real):
         text = page.locator("[data-testid='stMain']").inner_text()
         assert "fusion_2021 — Average-mAP loose 38.41 · tight 9.83" in text, text
         assert "netvlad_v2 — Average-mAP loose 31.40 · tight 4.12" in text, text
+        summary = page.locator("[data-testid='stDataFrame']").first  # the overall table: FP/FN were cut off here
+        wide, shown = summary.evaluate("e => [e.querySelector('.dvn-scroller').scrollWidth, "
+                                       "e.querySelector('.dvn-scroller').clientWidth]")
+        assert wide <= shown, f"the overall table needs {wide} px, has {shown}"
         games = page.locator("[data-testid='stDataFrame']").nth(1)
         games.scroll_into_view_if_needed()
         time.sleep(1.0)
@@ -290,3 +294,46 @@ def test_the_split_picker_speaks_the_commands_vocabulary(real, tmp_path):
     assert unknown.sidebar.selectbox(key="sn_split").value == "test"
     assert any("unknown" in c.value or "neither a sub-folder" in c.value for c in unknown.sidebar.caption)
     assert split_app(split="all folders").sidebar.selectbox(key="sn_split").value == "all"  # links shared before #17
+
+
+def test_an_unknown_split_in_a_link_lists_every_choice(real):
+    """A fresh-user trial: /split?split=nonsense named only the first three sub-folders (the last three leagues
+    looked missing). Every choice is named, or counted past the limit."""
+    app = split_app(split="nonsense")
+    note = next(c.value for c in app.sidebar.caption if "nonsense" in c.value)
+    leagues = sorted(p.name for p in (real / "soccernet").iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert {"germany_bundesliga", "italy_serie-a", "spain_laliga"} <= set(leagues)
+    assert all(league in note for league in leagues), note
+
+
+def test_choices_past_the_limit_are_counted_not_dropped():
+    from spotting.selection import named_choices
+
+    assert named_choices("abc") == "a, b, c"
+    assert named_choices("abcde", limit=3) == "a, b, c … and 2 more"
+
+
+def test_a_missing_typed_folder_is_named_without_a_command_line_flag(real):
+    """The app has no flags: its fix text says what to check; the command still names its option."""
+    from spotting.errors import InputError
+    from spotting.evaluate import main as evaluate_main
+
+    app = split_app(split="test")
+    app.text_area(key="split_dirs").input("/nope/model").run()
+    shown = [m.value for m in [*app.error, *app.warning, *app.caption, *app.sidebar.caption] if "/nope/model" in m.value]
+    assert shown and all("predictions folder not found" in m and "--" not in m for m in shown), shown
+    with pytest.raises(InputError, match="predictions folder not found — check --predictions-dir"):
+        evaluate_main(["--soccernet-dir", str(real / "soccernet"), "--predictions-dir", "/nope/model"])
+
+
+def test_unusual_files_are_summed_up_by_kind(real):
+    """The notice said only '100 file(s) with unusual predictions': it now says which kinds, how many, in how
+    many files (as the command's lines do), the files' own lines inside; gameTime-only oddities stay a caption."""
+    app = split_app(split="test")
+    expander = next(e for e in app.main.expander if "fusion_2021" in e.label and "unusual" in e.label)
+    assert "66 predictions before the half's start, in 45 of 100 files" in expander.label
+    assert "gameTime" not in expander.label
+    assert len(expander.text[0].value.splitlines()) == 100
+    quiet = [c.value for c in app.main.caption if "fusion_2021" in c.value and "gameTime" in c.value]
+    assert len(quiet) == 1 and "disagreeing with half and position, in all 100 files" in quiet[0]
+    assert not any("netvlad_v2" in e.label and "unusual" in e.label for e in app.main.expander)

@@ -350,3 +350,34 @@ def test_a_session_keeps_its_last_few_games(tmp_path, client):
         urls.append(register_video(write_video(folder / "1_224p.webm", "libvpx", seconds=1), str(folder), owner="s"))
     assert client.get(urls[0]).status_code == 404
     assert all(client.get(url).status_code == 200 for url in urls[1:])
+
+
+# ------------------------------------------------------------------ an .mp4 whose codec browsers refuse
+
+def test_opencv_mp4v_mp4_is_transcoded_to_h264(tmp_path):
+    """OpenCV's ``mp4v`` writes MPEG-4 Part 2 into an .mp4: browsers refuse it, so it is converted (once)."""
+    import cv2
+
+    source = game_folder(tmp_path) / "1_video.mp4"
+    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for i in range(25):
+        writer.write(np.full((48, 64, 3), (i * 11) % 256, np.uint8))
+    writer.release()
+    assert probe(source)[0] == "mpeg4"
+    assert needs_conversion(source)
+    served = playable_video(source)
+    assert served != source and served.parent == video.cache_dir()
+    codec, frames, duration = probe(served)
+    assert (codec, frames) == ("h264", 25)
+    assert duration == pytest.approx(2.5, abs=0.15)
+    assert not needs_conversion(source)
+    assert playable_video(source) == served
+
+
+def test_webm_and_mp4_with_browser_codecs_are_served_as_they_are(tmp_path):
+    folder = game_folder(tmp_path)
+    for name, codec in (("1_224p.mp4", "libx264"), ("2_224p.webm", "libvpx-vp9")):
+        source = write_video(folder / name, codec)
+        assert not needs_conversion(source) and playable_video(source) == source
+    other = write_video(folder / "1_720p.mp4", "mpeg4")  # any codec outside the browser list converts
+    assert needs_conversion(other) and probe(playable_video(other))[0] == "h264"

@@ -195,3 +195,13 @@ def test_progress_reports_frames_per_second_and_time_left_and_stop_keeps_the_bat
     job.stop.set()
     with pytest.raises(Stopped):
         job.progress(48, 96)
+
+
+def test_before_a_video_is_given_the_main_area_says_what_to_do(calls):
+    """A fresh user picking "Your video" saw a blank page until a path was typed."""
+    app = AppTest.from_file(PAGE, default_timeout=90)
+    app.session_state["source"] = "Your video"
+    app.run()
+    assert not app.exception, app.exception
+    told = " ".join(i.value for i in app.main.info)
+    assert "type a video's path or upload one in the sidebar" in told and "Extract features" in told

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from spotting.errors import InputError
-from spotting.selection import ALL, LEGACY_ALL, SPLIT_HELP, subfolders
+from spotting.selection import ALL, LEGACY_ALL, SPLIT_HELP, named_choices, subfolders
 from spotting.soccernet import LABELS_FILE, VIDEO_NAMES, Annotations, Game, game_title
 from spotting.ui import scoring, sources, state, uploads, your_video
 from spotting.ui.events import plural
@@ -115,7 +115,7 @@ def split_ui(root: str) -> str:
                 wanted = str(typed_path(wanted, "split file"))
                 if not Path(wanted).is_file():
                     raise InputError(wanted, "is neither a sub-folder of the root nor a file listing game folders",
-                                     f"pick one of {', '.join(choices[:8])}")
+                                     f"pick one of {named_choices(choices)}")
         except InputError as error:
             st.sidebar.caption(f":material/info: Split: {error}; showing {SPLITS[0]}.")
             wanted = SPLITS[0]

@@ -23,6 +23,7 @@ import streamlit as st
 
 from spotting.errors import InputError
 from spotting.postprocess import per_class_values
+from spotting.results import note_kinds
 from spotting.soccernet import game_title
 from spotting.specs import SOCCERNET_V2, Specifications
 from spotting.ui import sources, split_sources, state
@@ -169,10 +170,16 @@ def problems_ui(models) -> None:
             st.error(error, icon=":material/error:")
         if len(model.errors) > 5:
             st.error(f"{spec.name}: {len(model.errors) - 5} more unreadable file(s)", icon=":material/error:")
-        if model.warnings:
+        kinds = note_kinds(model.notes)
+        unusual = [line for line, about_game_time in kinds if not about_game_time]
+        if unusual:  # what is unusual, by kind, in the label; each file's line inside
             with st.expander(f"**{spec.name}**: {len(model.warnings)} file(s) with unusual predictions, counted as "
-                             "SoccerNet's evaluate() counts them", icon=":material/info:"):
+                             f"SoccerNet's evaluate() counts them — {'; '.join(unusual)}", icon=":material/info:"):
                 st.text("\n".join(model.warnings))
+        game_times = [line for line, about_game_time in kinds if about_game_time]
+        if game_times:  # evaluate() never reads gameTime: a line, not an alarm (as on the game page)
+            st.caption(f":material/info: {spec.name}: {'; '.join(game_times)} (half and position are used, "
+                       "as by evaluate())")
 
 
 def overall_table(models, split: SplitLabels, matches, thresholds: np.ndarray) -> pd.DataFrame:
@@ -196,6 +203,16 @@ def overall_table(models, split: SplitLabels, matches, thresholds: np.ndarray) -
                      f"{m2} vis.": 100 * second.a_mAP_visible, f"{m2} unsh.": 100 * second.a_mAP_unshown,
                      "P": 100 * precision, "R": 100 * recall, "F1": 100 * f1, "TP": tp, "FP": fp, "FN": fn})
     return pd.DataFrame(rows)
+
+
+def overall_columns(table: pd.DataFrame) -> dict:
+    """Column widths of the overall table: its 13 columns fit a 1366-px screen's main area (about 900 px;
+    75-px columns cut FP and FN off there); wider screens share the rest out evenly."""
+    counts, percents = ("games", "TP", "FP", "FN"), ("P", "R", "F1")
+    columns = {c: st.column_config.NumberColumn(width=56 if c in counts else 50 if c in percents else 70,
+                                                format="%d" if c in counts else "%.1f" if c in percents else "%.2f")
+               for c in table.columns if c != "model"}
+    return {"model": st.column_config.TextColumn(width=100), **columns}  # a long folder name: in full above
 
 
 _VIEW_PARAMS = ((state.Q_DIRS, state.SPLIT_DIRS), (state.Q_LEAGUE, state.SPLIT_LEAGUES),
@@ -274,9 +291,7 @@ def main() -> None:
         st.markdown(f"**{row['model']}** — Average-mAP {m1} **{row[m1]:.2f}** · {m2} **{row[m2]:.2f}** "
                     f"&nbsp;·&nbsp; F1 {row['F1']:.1f} (precision {row['P']:.1f}, recall {row['R']:.1f}) "
                     f"on {row['games']} games")
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.2f", width="small") for c in table.columns
-                                if c not in ("model", "games", "TP", "FP", "FN")})
+    st.dataframe(table, hide_index=True, width="stretch", column_config=overall_columns(table))
     games_tab, classes_tab, errors_tab = st.tabs(["Per game", "Per class", "Error analysis"], key=state.SPLIT_TAB,
                                                  on_change="rerun")
     a, b = 0, (1 if len(models) > 1 else None)

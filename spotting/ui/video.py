@@ -3,7 +3,9 @@
 - ``video_url_for(game, half)`` finds the half's file (``Game.video_path``: ``1_224p.mkv``,
   ``1_720p.mkv``, ``.mp4``, the demo's ``.webm``), remuxes an ``.mkv`` to ``.mp4`` (``+faststart``;
   H.264 stays H.264, other codecs are transcoded to H.264) once into a cache outside the user's
-  folder, registers the result in an allow-list and returns a URL on the app's own port.
+  folder, registers the result in an allow-list and returns a URL on the app's own port. An ``.mp4``
+  or ``.webm`` is served as it is only when its video codec plays in browsers (probed with PyAV):
+  OpenCV's ``mp4v`` (MPEG-4 Part 2) or HEVC in an ``.mp4`` goes through the same cached conversion.
 - Every file is checked before it is converted or served: a regular file (after following
   symlinks) whose first bytes are those of its container (MP4 ``ftyp``/boxes, Matroska/WebM EBML),
   inside the data roots when the app is restricted (``paths``). A bad file, a cache folder that
@@ -23,6 +25,7 @@ of MB), and static serving refuses files over 200 MiB.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -49,6 +52,9 @@ VIDEO_ROUTE_PREFIX = "/studio/video/"
 BROWSER_READY_SUFFIXES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm"}
 # Codecs that may go into an .mp4 untouched and still play in browsers; others are transcoded.
 MP4_VIDEO_CODECS = {"h264", "av1", "vp9"}
+# What each browser-ready container may hold and still play everywhere (the suffix alone says nothing:
+# OpenCV writes MPEG-4 Part 2 into .mp4, phones HEVC, and Chromium/Firefox refuse both).
+BROWSER_VIDEO_CODECS = {".mp4": MP4_VIDEO_CODECS, ".m4v": MP4_VIDEO_CODECS, ".webm": {"vp8", "vp9", "av1"}}
 MP4_AUDIO_CODECS = {"aac", "mp3"}
 MAX_REGISTERED_GAMES = 4  # per session: its last few games stay served (going back to one keeps playing)
 MAX_OWNERS = 1024  # sessions whose release never came (a server stopped uncleanly) cannot grow it forever
@@ -79,11 +85,36 @@ def _cache_path(source: Path) -> Path:
     return cache_dir() / f"{source.stem}-{hashlib.sha1(key).hexdigest()[:16]}.mp4"
 
 
+@functools.lru_cache(maxsize=256)
+def _video_codec(resolved: str, size: int, mtime_ns: int) -> str | None:
+    """The first video stream's codec name (``h264``, ``mpeg4``...), None when PyAV cannot read one.
+
+    Keyed by size and mtime (the arguments) so each rerun of a page does not reopen the file."""
+    import av  # imported here: only needed when a video is opened
+
+    try:
+        with av.open(resolved) as container:
+            streams = container.streams.video
+            return streams[0].codec_context.name if streams else None
+    except (av.FFmpegError, OSError):
+        return None  # the conversion then names the problem
+
+
+def browser_ready(path: str | Path) -> bool:
+    """True when ``path`` can be served as it is: a browser container holding a browser video codec."""
+    path = Path(path)
+    codecs = BROWSER_VIDEO_CODECS.get(path.suffix.lower())
+    if codecs is None:
+        return False
+    stat = path.stat()
+    return _video_codec(str(path.resolve()), stat.st_size, stat.st_mtime_ns) in codecs
+
+
 def needs_conversion(path: str | Path) -> bool:
     """True when ``path`` is not browser-ready and has no cached conversion yet (the app shows progress)."""
     path = Path(path)
     try:
-        return path.suffix.lower() not in BROWSER_READY_SUFFIXES and not _cache_path(path).is_file()
+        return not browser_ready(path) and not _cache_path(path).is_file()
     except OSError:
         return False  # playable_video names the problem
 
@@ -114,7 +145,8 @@ def check_video_file(path: str | Path) -> None:
 
 
 def playable_video(path: str | Path, progress: Progress | None = None) -> Path:
-    """A file browsers can play for ``path``: the file itself, or its cached ``.mp4`` conversion.
+    """A file browsers can play for ``path``: the file itself (see :func:`browser_ready`), or its cached
+    ``.mp4`` conversion (an ``.mkv``; an ``.mp4``/``.webm`` whose video codec browsers refuse).
 
     The conversion runs once per source file (keyed by path, size and mtime) and is written
     atomically, so an interrupted run leaves no half-written cache entry. Raises :class:`InputError`
@@ -123,7 +155,7 @@ def playable_video(path: str | Path, progress: Progress | None = None) -> Path:
     """
     path = Path(path)
     check_video_file(path)
-    if path.suffix.lower() in BROWSER_READY_SUFFIXES:
+    if browser_ready(path):
         return path
     target = _cache_path(path)
     with _lock:
@@ -274,7 +306,8 @@ def clear_registry() -> None:
 def video_url_for(game: Game, half: int, progress: Progress | None = None) -> str | None:
     """URL (relative, on the app's own port) of ``half``'s video of ``game``, or None without video.
 
-    An ``.mkv`` is converted to ``.mp4`` first (once, cached); ``progress(done_s, total_s)`` reports
+    An ``.mkv`` (or a video whose codec browsers cannot play) is converted to ``.mp4`` first (once,
+    cached); ``progress(done_s, total_s)`` reports
     that conversion — without one, inside a Streamlit run, an ``st.progress`` bar shows it.
     Raises :class:`InputError` when the video file is unreadable.
     """

@@ -50,8 +50,12 @@ def video_ui() -> sources.GameData | None:
         video, shown = uploads.save_upload(upload.name, upload.getvalue()), upload.name
     elif typed:
         video, shown = typed_path(typed, "video"), Path(typed).name
-    else:
+    else:  # the main area would be blank: say there what to do and what follows
         sidebar.info("Type a video's path or upload one.")
+        st.info("**Your video**: type a video's path or upload one in the sidebar (a half, a time range or a whole "
+                "match). The page then says what it will compute; **Extract features** computes them once (cached), "
+                "then a checkpoint trained on the same features spots the actions on the timeline, over your "
+                "video.", icon=":material/movie:")
         return None
     request = _request_ui(video)
     target = video_features.target(request)  # hashes the video once per file version (a spinner says so)
