@@ -101,16 +101,23 @@ def _games(args: argparse.Namespace, features: str, command: str) -> list:
                          "extract the other half (python -m spotting.features --half 1 or 2)") from None
 
 
+def _games_parser(command: str, description: str, example_tail: str):
+    """A PCA subcommand's parser: the games (root, split) and their features, then the command's own options."""
+    p = command_parser(f"python -m spotting.features {command}", description,
+                       [f"python -m spotting.features {command} --soccernet-dir games --features EfficientNetLite0.npy "
+                        + example_tail])
+    add_soccernet_dir(p)
+    add_split(p)
+    add_features(p, "", required=True)
+    return p
+
+
 def _fit_pca(argv: list[str]) -> int:
     from spotting.features.pca import fit_projection
 
     started = time.perf_counter()
-    p = command_parser("python -m spotting.features fit-pca", "Fit a PCA on the features of your games (both halves "
-                       "of each).", ["python -m spotting.features fit-pca --soccernet-dir games --features "
-                                     "EfficientNetLite0.npy --dim 512 --out pca.npz"])
-    add_soccernet_dir(p)
-    add_split(p)
-    add_features(p, "", required=True)
+    p = _games_parser("fit-pca", "Fit a PCA on the features of your games (both halves of each).",
+                      "--dim 512 --out pca.npz")
     p.add_argument("--dim", type=int, default=512, help="components kept (default 512)")
     add_out(p, "the PCA file (.npz)")
     add_force(p, "the PCA file")
@@ -139,12 +146,7 @@ def _apply_pca(argv: list[str]) -> int:
     from spotting.features.pca import load_projection
 
     started = time.perf_counter()
-    p = command_parser("python -m spotting.features apply-pca", "Write <half>_<features>_PCA<dim>.npy beside each "
-                       "game's features.", ["python -m spotting.features apply-pca --soccernet-dir games --features "
-                                            "EfficientNetLite0.npy --pca pca.npz"])
-    add_soccernet_dir(p)
-    add_split(p)
-    add_features(p, "", required=True)
+    p = _games_parser("apply-pca", "Write <half>_<features>_PCA<dim>.npy beside each game's features.", "--pca pca.npz")
     p.add_argument("--pca", type=Path, required=True, help="an .npz from fit-pca, or a pickled PCA with --pca-mean")
     p.add_argument("--pca-mean", type=Path, help="SoccerNet's average_512_TF2.pkl (with a .pkl --pca)")
     add_force(p, "the reduced features")
