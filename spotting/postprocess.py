@@ -141,13 +141,16 @@ class SpottingConfig:
             return legacy
 
 
-def describe_suppression(settings: SpottingConfig, classes: tuple[str, ...]) -> str:
-    """One short line: the suppression kind, then the windows, the most common first —
-    ``linear soft-NMS: 60 s for 13 classes; Throw-in 30 s; Corner 40 s; ...``."""
+def describe_suppression(settings: SpottingConfig, classes: tuple[str, ...], short: bool = False) -> str:
+    """One line: the suppression kind, then the windows, the most common first —
+    ``linear soft-NMS: 60 s for 13 classes; Throw-in 30 s; Corner 40 s; ...`` (``short``: ``linear
+    soft-NMS, 5–60 s by class``)."""
     windows = settings.nms_windows(len(classes))[: len(classes)]
     values, counts = np.unique(windows, return_counts=True)
     common = float(values[counts.argmax()])
     kind = "hard NMS" if settings.suppression == "hard" else f"{settings.suppression} soft-NMS"
+    if short:
+        return f"{kind}, " + (f"{values[0]:g}–{values[-1]:g} s by class" if len(values) > 1 else f"{common:g} s")
     others = "; ".join(f"{name} {w:g} s" for name, w in zip(classes, windows) if w != common)
     many = int(counts.max())
     return (f"{kind}: {common:g} s" + (f" for {many} classes" if others else " for every class")

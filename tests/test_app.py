@@ -612,7 +612,8 @@ def test_the_model_s_own_nms_windows_are_the_default_and_a_number_overrides_them
     run_clean(app)
     assert app.session_state["nms"] == "own" and app.query_params["nms"] in ("own", ["own"])
     assert len(event_rows(app)) == expected["own"]
-    assert any(c.value == "hard NMS: 4 s for 16 classes; Goal 60 s" for c in app.main.caption)  # under the control
+    caption = next(c for c in app.main.caption if c.value == "hard NMS, 4–60 s by class")  # under the control
+    assert caption.help == "hard NMS: 4 s for 16 classes; Goal 60 s"
     app.select_slider(key="nms").set_value(20.0)
     run_clean(app)
     assert len(event_rows(app)) == expected[20.0] and app.query_params["nms"] in ("20", ["20"])

@@ -48,9 +48,10 @@ TABLE_PX = 330  # the event list's height beside the player
 
 
 def thresholds_ui(has_model: bool, spec: Specifications | None = None,
-                  own_nms: str | None = None) -> tuple[float, float | None, int]:
-    """Confidence threshold, NMS window (None: the model's own, per class, described by ``own_nms`` under
-    the control; reset to it for a new class set) and match tolerance (values also kept in session state)."""
+                  own_nms: tuple[str, str] | None = None) -> tuple[float, float | None, int]:
+    """Confidence threshold, NMS window (None: the model's own, per class, described under the control by
+    ``own_nms`` = (one short line, the whole in its tooltip); reset to it for a new class set) and match
+    tolerance (values also kept in session state)."""
     if spec is not None and st.session_state.get(state.NMS_TASK) not in (spec.name, state.URL_TASK):
         st.session_state[state.NMS] = state.NMS_OWN
     if spec is not None:
@@ -68,7 +69,7 @@ def thresholds_ui(has_model: bool, spec: Specifications | None = None,
                                   "(without: its task's, 20 s for SoccerNet-v2, 2 s for Ball Action); a number: the "
                                   "same window for every class. Results files are drawn as they are.")
     if has_model and nms == state.NMS_OWN and own_nms:
-        left.caption(own_nms)
+        left.caption(own_nms[0], help=own_nms[1])  # one line: the event list beside it must stay on screen
     tolerance = right.select_slider("Match tolerance δ (s)", state.TOLERANCES_S, key=state.TOLERANCE,
                                     help="A prediction matches a ground truth within ±δ/2 (SoccerNet). "
                                          "Average-mAP loose uses δ = 5…60 s, tight δ = 1…5 s.")
@@ -238,15 +239,17 @@ def draw_player(data: sources.GameData, half: int, figure: dict, shown: list[Sou
     return start_s
 
 
-def own_nms(choices: sidebar.PredictionChoices, data: sources.GameData) -> str | None:
-    """The chosen model's own suppression in words (None without a model, or one that cannot be read:
-    running it names the problem)."""
+def own_nms(choices: sidebar.PredictionChoices, data: sources.GameData) -> tuple[str, str] | None:
+    """The chosen model's own suppression in words, short and whole (None without a model, or one that
+    cannot be read: running it names the problem)."""
     if choices.model is None:
         return None
     try:
-        return describe_suppression(scoring.model_settings(choices.model.checkpoint), data.spec.classes)
+        settings = scoring.model_settings(choices.model.checkpoint)
     except InputError:
         return None
+    return (describe_suppression(settings, data.spec.classes, short=True),
+            describe_suppression(settings, data.spec.classes))
 
 
 def run_model(choices: sidebar.PredictionChoices, data: sources.GameData, nms: float | None, where) -> object | None:
