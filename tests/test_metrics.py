@@ -177,13 +177,13 @@ def check_against_official(games: list[tuple[list[dict], list[dict]]], metric: s
         assert_equal_figures(read.to_dict(), official)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # each calls evaluate() twice
 @given(games=random_games(), metric=st.sampled_from(["at1", "at2", "at5", "tight"]), numeric=st.booleans())
 def test_random_games_equal_official(games, metric, numeric):
     check_against_official(games, metric, numeric)
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(games=random_games())
 def test_random_games_equal_official_loose(games):
     check_against_official(games, "loose", numeric=False)

@@ -44,14 +44,15 @@ CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"
 
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=CUDA)])
 def test_training_learns_to_spot_planted_events(planted_games, tmp_path: Path, device: str) -> None:
-    """~800 steps of a small CALF (on the CPU, or CUDA where present): far better than chance on unseen games."""
+    """~480 steps of a small CALF (on the CPU, or CUDA where present): far better than chance on unseen games
+    (0.42 against 0.11 for random events here; 100 epochs bought little more than test time)."""
     torch.manual_seed(0)
-    config = TrainConfig(out=tmp_path / "run", epochs=100, batch_size=32, chunks_per_epoch=256, valid_every=25,
+    config = TrainConfig(out=tmp_path / "run", epochs=60, batch_size=32, chunks_per_epoch=256, valid_every=15,
                          patience=10, seed=0, device=device, model=ModelConfig(attention=False, **SMALL),
                          calibrate=False)  # learning alone: calibration has its own tests
     best = train(config, planted_games["train"], planted_games["valid"], "planted.npy")
     log = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    assert len(log) == 100 and "valid_a_mAP" in log[24] and log[-1]["loss"] < log[0]["loss"]
+    assert len(log) == 60 and "valid_a_mAP" in log[14] and log[-1]["loss"] < log[0]["loss"]
     loaded = load_checkpoint(best, "cpu")
     labels, predictions, chance = [], [], []
     rng = np.random.default_rng(1)
