@@ -112,8 +112,7 @@ def calibrate_suppression(scores: list, labels: list[Annotations], settings: Spo
     base = settings.nms_window_s
     windows = list(dict.fromkeys([base] + [float(base * s) for s in scales]))  # the given window first
     num_classes = _num_classes(scores)
-    before = _per_class(labels, [refined_events(candidate_events(s, settings), s, settings) for s in scores],
-                        spec, num_classes)
+    before = None  # ``settings`` as given: one of the trials below unless it holds per-class windows
     best_kind, best_total, best = None, -np.inf, None
     trials = tqdm(total=len(kinds) * len(windows), desc="NMS settings", unit="setting", leave=False, disable=None)
     for kind in kinds:
@@ -123,11 +122,16 @@ def calibrate_suppression(scores: list, labels: list[Annotations], settings: Spo
             trial = replace(settings, suppression=kind, nms_window_s=window, class_nms_windows_s=())
             per_class[i] = _per_class(labels, [refined_events(candidate_events(s, trial), s, trial) for s in scores],
                                       spec, num_classes)
+            if trial == settings:
+                before = per_class[i].copy()
         choice = per_class.sum(axis=1).argmax(axis=0)  # (C,) first maximum: the default window wins ties
         chosen = per_class[choice, :, np.arange(num_classes)].T  # (2, C)
         if chosen.sum() > best_total + 1e-12:
             best_kind, best_total, best = kind, chosen.sum(), (choice, chosen)
     trials.close()
+    if before is None:
+        before = _per_class(labels, [refined_events(candidate_events(s, settings), s, settings) for s in scores],
+                            spec, num_classes)
     choice, chosen = best
     overrides = {c: windows[i] for c, i in enumerate(choice) if windows[i] != base}
     calibrated = replace(settings, suppression=best_kind, nms_window_s=base, class_nms_windows_s=overrides)
@@ -153,8 +157,6 @@ def calibrate_checkpoint(path: Path, games: list, out: Path | None = None,
     """Score ``games`` with the checkpoint (on ``device``, :func:`spotting.infer.score_game`),
     :func:`calibrate`, and save it (to ``out`` or in place) with ``info["postprocessing"]`` set (and
     ``info["refinement"]``, which older versions read)."""
-    import torch
-
     from spotting.checkpoint import load_checkpoint, save_checkpoint
     from spotting.infer import score_game
 
@@ -164,7 +166,7 @@ def calibrate_checkpoint(path: Path, games: list, out: Path | None = None,
         scores.append(score_game(loaded, game))
         labels.append(game.read_labels(classes=loaded.spec))
     settings, report = calibrate(scores, labels, loaded.spec)
-    info = dict(torch.load(path, map_location="cpu", weights_only=True).get("info", {}))
+    info = dict(loaded.info)  # everything saved with it (epoch, score, ...) is kept
     info["postprocessing"] = settings.to_dict()
     info["refinement"] = settings.refinement.to_dict()
     info["calibration"] = {"games": len(games), "metrics": list(report["metrics"]),
@@ -172,14 +174,6 @@ def calibrate_checkpoint(path: Path, games: list, out: Path | None = None,
                            "calibrated_loose_tight": list(report["calibrated"])}
     save_checkpoint(out or path, loaded.model.cpu(), loaded.features, **info)
     return settings, report
-
-
-def describe(refinement: Refinement, classes: tuple[str, ...] = SOCCERNET_V2.classes) -> str:
-    """One line: each class's refinement (``classes`` names them)."""
-    parts = []
-    for name, window, offset in zip(classes, refinement.window_s, refinement.offset_s):
-        parts.append(f"{name}: " + (f"rise {offset:+.1f} s" if window > 0 else "head position"))
-    return "; ".join(parts)
 
 
 def describe_settings(settings: SpottingConfig, classes: tuple[str, ...] = SOCCERNET_V2.classes) -> str:

@@ -199,12 +199,12 @@ def save_last(run: Run, path: Path, features: str, epoch: int) -> None:
                     optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict())
 
 
-def calibrate(best_path: Path, valid_games: list[Game], device: torch.device) -> None:
-    """Calibrate the best checkpoint's post-processing on the validation games (:mod:`spotting.calibration`)."""
+def calibrate(best_path: Path, valid_games: list[Game], device: torch.device, classes: tuple[str, ...]) -> None:
+    """Calibrate the best checkpoint's post-processing on the validation games (:mod:`spotting.calibration`);
+    ``classes`` (the model's) name the classes in the report."""
     from spotting.calibration import calibrate_checkpoint, describe_report, describe_settings
 
     settings, report = calibrate_checkpoint(best_path, valid_games, device=str(device))
-    classes = load_checkpoint(best_path, "cpu").spec.classes
     print("post-processing calibrated on the validation games: " + describe_settings(settings, classes))
     print(describe_report(report))
 
@@ -267,7 +267,7 @@ def train(config: TrainConfig, train_games: list[Game], valid_games: list[Game],
         if log is not None:
             log.close()
     if config.calibrate and rank.is_main and valid_games and best_path.is_file():
-        calibrate(best_path, valid_games, device)
+        calibrate(best_path, valid_games, device, spec.classes)
     return best_path
 
 
