@@ -32,8 +32,7 @@ from tqdm import tqdm
 
 from spotting.metrics import average_map
 from spotting.postprocess import (DEFAULT_REFINE_OFFSET_S, DEFAULT_REFINE_WINDOW_S, SUPPRESSIONS, Refinement,
-                                  SpottingConfig, candidate_events, default_nms_window_s, default_refinement,
-                                  refined_events)
+                                  SpottingConfig, candidate_events, default_refinement, default_settings, refined_events)
 from spotting.soccernet import Annotations
 from spotting.specs import SOCCERNET_V2, Specifications
 
@@ -42,11 +41,6 @@ WINDOWS_S = (5.0, 10.0, 15.0)  # how far from the spotting head's position to lo
 # NMS windows tried, as multiples of the task's default (SoccerNet-v2: 5 to 60 s around CALF's 20 s;
 # Ball Action: 0.5 to 6 s around its 2 s).
 NMS_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
-
-
-def default_settings(spec: Specifications) -> SpottingConfig:
-    """The task's post-processing before calibration: its default NMS window, hard NMS, its default refinement."""
-    return SpottingConfig(nms_window_s=default_nms_window_s(spec), refinement=default_refinement(spec))
 
 
 def _metrics(spec: Specifications) -> tuple[str, str]:

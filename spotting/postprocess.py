@@ -174,6 +174,12 @@ def default_refinement(spec: Specifications) -> Refinement:
         Refinement.uniform(0.0, 0.0, spec.num_classes)
 
 
+def default_settings(spec: Specifications) -> SpottingConfig:
+    """The task's post-processing before calibration (training's validation, calibration's starting point):
+    its default NMS window, hard NMS, its default refinement."""
+    return SpottingConfig(nms_window_s=default_nms_window_s(spec), refinement=default_refinement(spec))
+
+
 def per_class_values(default: float, overrides: dict[int, float] | None, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """``(C,)``: the global value with the per-class overrides applied; C is ``num_classes``, widened to
     the largest class index overridden."""

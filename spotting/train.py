@@ -46,7 +46,7 @@ from spotting.metrics import average_map
 from spotting.model import CALF, ModelConfig, count_parameters
 from spotting.options import (add_device, add_features, add_force, add_out, add_soccernet_dir, add_split, add_task_options,
                               command_parser, require_soccernet_dir)
-from spotting.postprocess import SpottingConfig, default_nms_window_s, default_refinement, detect_events
+from spotting.postprocess import default_settings, detect_events
 from spotting.sampling import BatchLoader, ChunkSampler, load_halves
 from spotting.selection import select_games
 from spotting.soccernet import DEFAULT_FEATURES, Annotations, Game
@@ -80,8 +80,7 @@ def validation_score(loaded: LoadedModel, games: list[Game], labels: list[Annota
     default post-processing), with the task's metric and evaluation rate (SoccerNet-v2: loose at 2 fps;
     Ball Action: mAP@1 at 25 fps). Features are memory-mapped per game, so memory holds one game at a time."""
     spec = loaded.spec
-    settings = SpottingConfig(nms_window_s=default_nms_window_s(spec), refinement=default_refinement(spec))
-    predictions = [detect_events(score_game(loaded, game), settings) for game in games]
+    predictions = [detect_events(score_game(loaded, game), default_settings(spec)) for game in games]
     return float(average_map(labels, predictions, spec.metric, spec.framerate, spec.num_classes).a_mAP)
 
 
